@@ -1,0 +1,18 @@
+"""Loading the signed-in user, and ending sessions that should no longer work."""
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+
+
+def load_user(session_user_id: str) -> User | None:
+    """Sessions carry "<id>:<session_version>": a bumped version or deactivation ends them."""
+    try:
+        user_id, version = (int(part) for part in session_user_id.split(":", 1))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.scalar(select(User).where(User.id == user_id))
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user

@@ -1,0 +1,7 @@
+"""Accounts: sign-up, sign-in, sign-out and passwords."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from app.blueprints.auth import routes  # noqa: E402, F401

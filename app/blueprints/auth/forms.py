@@ -1,0 +1,104 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
+
+from app.forms_common import PHONE_PATTERN, date_in_past, not_common_password
+from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+
+
+def password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(min=MIN_LENGTH, max=MAX_LENGTH),
+            not_common_password,
+        ],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+
+
+class SignupForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Email(), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+    password = password_field()
+    confirm_password = PasswordField(
+        "Confirm password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    phone = StringField(
+        "Phone (optional)",
+        validators=[
+            Optional(),
+            Length(max=32),
+            Regexp(PHONE_PATTERN, message="Digits, spaces and + ( ) - . only."),
+        ],
+        render_kw={"autocomplete": "tel"},
+    )
+
+
+class DoctorSignupForm(SignupForm):
+    specialization = StringField("Specialization", validators=[DataRequired(), Length(max=100)])
+    years_of_experience = IntegerField(
+        "Years of experience", validators=[InputRequired(), NumberRange(min=0, max=70)]
+    )
+    bio = TextAreaField("Short biography (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class PatientSignupForm(SignupForm):
+    date_of_birth = DateField("Date of birth (optional)", validators=[Optional(), date_in_past])
+    address = StringField("Address (optional)", validators=[Optional(), Length(max=300)])
+    emergency_contact = StringField(
+        "Emergency contact (optional)", validators=[Optional(), Length(max=200)]
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "email"}
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = password_field("New password")
+    confirm_password = PasswordField(
+        "Confirm new password",
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message="The passwords do not match."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

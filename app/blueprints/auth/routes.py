@@ -1,0 +1,145 @@
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.blueprints.auth import bp
+from app.blueprints.auth.forms import (
+    ChangePasswordForm,
+    DoctorSignupForm,
+    LoginForm,
+    PatientSignupForm,
+)
+from app.blueprints.main.routes import dashboard_url
+from app.extensions import db, limiter
+from app.forms_common import PASSWORD_HELP
+from app.security import client_ip, is_safe_next
+from app.services import DomainError, accounts
+from app.services.audit import AuditKind, record
+from app.views import form_status, show_domain_error
+
+
+def _login_key() -> str:
+    """Per-account limit: the email being tried, whatever IP it comes from."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _start_session(user, remember: bool = False) -> None:
+    session.clear()  # a fresh session on sign-in: nothing from before survives (fixation)
+    login_user(user, remember=remember)
+
+
+@bp.route("/signup/doctor", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def signup_doctor():
+    if current_user.is_authenticated:
+        return redirect(dashboard_url(current_user))
+    form = DoctorSignupForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up_doctor(
+                accounts.NewUser(
+                    form.full_name.data, form.email.data, form.password.data, form.phone.data
+                ),
+                specialization=form.specialization.data,
+                years_of_experience=form.years_of_experience.data,
+                bio=form.bio.data,
+                ip_address=client_ip(),
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(
+                error, form, "auth/signup.html", role="doctor", password_help=PASSWORD_HELP
+            )
+        _start_session(user)
+        flash("Welcome to HMS! Your doctor account is ready.", "success")
+        return redirect(url_for("doctor.dashboard"))
+    return render_template(
+        "auth/signup.html", form=form, role="doctor", password_help=PASSWORD_HELP
+    ), form_status(form)
+
+
+@bp.route("/signup/patient", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def signup_patient():
+    if current_user.is_authenticated:
+        return redirect(dashboard_url(current_user))
+    form = PatientSignupForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up_patient(
+                accounts.NewUser(
+                    form.full_name.data, form.email.data, form.password.data, form.phone.data
+                ),
+                date_of_birth=form.date_of_birth.data,
+                address=form.address.data,
+                emergency_contact=form.emergency_contact.data,
+                ip_address=client_ip(),
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(
+                error, form, "auth/signup.html", role="patient", password_help=PASSWORD_HELP
+            )
+        _start_session(user)
+        flash("Welcome to HMS! Your patient account is ready.", "success")
+        return redirect(url_for("patient.dashboard"))
+    return render_template(
+        "auth/signup.html", form=form, role="patient", password_help=PASSWORD_HELP
+    ), form_status(form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit("5 per minute", methods=["POST"], key_func=_login_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(dashboard_url(current_user))
+    form = LoginForm()
+    next_url = request.args.get("next")
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(
+                form.email.data, form.password.data, ip_address=client_ip()
+            )
+        except accounts.InvalidCredentials as error:
+            db.session.commit()  # keep the failed attempt in the audit trail
+            form.password.errors.append(error.message)
+            return render_template("auth/login.html", form=form, next=next_url), 400
+        db.session.commit()
+        _start_session(user, remember=form.remember.data)
+        flash(f"Welcome back, {user.full_name}.", "success")
+        return redirect(next_url if is_safe_next(next_url) else dashboard_url(user))
+    return render_template("auth/login.html", form=form, next=next_url), form_status(form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    record(AuditKind.LOGOUT, actor=current_user, ip_address=client_ip())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have been signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                ip_address=client_ip(),
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "auth/password.html", password_help=PASSWORD_HELP)
+        _start_session(current_user._get_current_object())  # this session lives on; others end
+        flash("Your password has been changed. Other sessions have been signed out.", "success")
+        return redirect(dashboard_url(current_user))
+    return render_template(
+        "auth/password.html", form=form, password_help=PASSWORD_HELP
+    ), form_status(form)

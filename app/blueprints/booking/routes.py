@@ -1,0 +1,3 @@
+"""Booking routes arrive with the scheduling feature."""
+
+from app.blueprints.booking import bp  # noqa: F401

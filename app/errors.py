@@ -1,0 +1,57 @@
+"""Error pages. Every error a person can meet gets a page that says what to do next."""
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "Something in that request was not right. Please check it and try again."),
+    401: ("Please sign in", "You need to sign in to see this page."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Page not found", "We could not find that page. It may have moved, or never existed."),
+    405: ("Method not allowed", "That page cannot be used this way."),
+    409: ("Conflict", "That could not be done because something changed in the meantime."),
+    413: ("Too large", "That request was too large."),
+    429: ("Too many attempts", "Too many attempts in a short time. Please wait and try again."),
+    500: ("Something went wrong", "An unexpected error happened on our side. Please try again."),
+}
+
+
+def render_error(status: int, detail: str | None = None):
+    title, message = MESSAGES.get(status, MESSAGES[500])
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": title, "detail": detail or message}, status
+    return (
+        render_template("errors/error.html", status=status, title=title, message=detail or message),
+        status,
+    )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, "Your form expired or was sent from another page. Please reload and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        detail = error.description if error.code in (409,) else None
+        response = render_error(error.code, detail)
+        if error.code == 429:
+            log.info("rate limited %s %s", request.method, request.path)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

@@ -1,0 +1,22 @@
+"""All models, imported here so Alembic and the app see the whole schema."""
+
+from app.models.audit import AuditEvent
+from app.models.doctor import DoctorProfile
+from app.models.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from app.models.patient import PatientProfile
+from app.models.scheduling import Appointment, AppointmentStatus, AvailabilitySlot
+from app.models.user import Role, User
+
+__all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEvent",
+    "AvailabilitySlot",
+    "DoctorProfile",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PatientProfile",
+    "Role",
+    "User",
+]

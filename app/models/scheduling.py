@@ -1,0 +1,109 @@
+"""Scheduling aggregate: the slots doctors publish and the appointments patients hold.
+
+A slot is open when no active appointment points at it. That state is derived, never stored,
+and the partial unique index on appointments makes the database refuse a second active
+appointment on one slot whatever the application does.
+"""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+ACTIVE_APPOINTMENT_SQL = "status <> 'cancelled'"
+
+
+class AvailabilitySlot(db.Model):
+    __tablename__ = "availability_slots"
+    __table_args__ = (
+        UniqueConstraint("doctor_id", "start_at", name="uq_availability_slots_doctor_start"),
+        CheckConstraint("end_at > start_at", name="end_after_start"),
+        Index("ix_availability_slots_start_at", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor_profiles.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    doctor = relationship("DoctorProfile", lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<AvailabilitySlot {self.id} doctor={self.doctor_id} {self.start_at}>"
+
+
+class Appointment(db.Model):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index(
+            "uq_appointments_active_slot",
+            "slot_id",
+            unique=True,
+            postgresql_where=text(ACTIVE_APPOINTMENT_SQL),
+            sqlite_where=text(ACTIVE_APPOINTMENT_SQL),
+        ),
+        Index("ix_appointments_patient_start", "patient_id", "start_at"),
+        Index("ix_appointments_doctor_start", "doctor_id", "start_at"),
+        Index("ix_appointments_status_start", "status", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SET NULL: a slot may be deleted once free; the appointment keeps its own copy of the times.
+    slot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("availability_slots.id", ondelete="SET NULL")
+    )
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor_profiles.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        Enum(
+            AppointmentStatus,
+            name="appointment_status",
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=AppointmentStatus.BOOKED,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    google_event_id_doctor: Mapped[str | None] = mapped_column(String(255))
+    google_event_id_patient: Mapped[str | None] = mapped_column(String(255))
+
+    slot = relationship("AvailabilitySlot", lazy="raise")
+    doctor = relationship("DoctorProfile", lazy="raise")
+    patient = relationship("PatientProfile", lazy="raise")
+    cancelled_by = relationship("User", lazy="raise")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != AppointmentStatus.CANCELLED
+
+    def __repr__(self) -> str:
+        return f"<Appointment {self.id} {self.status} slot={self.slot_id}>"

@@ -1,0 +1,89 @@
+"""The user aggregate: one account per person, whatever the role."""
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Enum, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    DOCTOR = "doctor"
+    PATIENT = "patient"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Emails are stored lower-cased by the accounts service; the index makes the
+        # database refuse case variants even if some other path forgets.
+        Index("uq_users_email_lower", text("lower(email)"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="user_role",
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        index=True,
+    )
+    full_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Bumped on password change, deactivation and "sign out everywhere": part of the
+    # session's user id, so every older session stops matching at its next request.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Google Calendar connection; tokens are encrypted at rest by the calendar service.
+    google_sub: Mapped[str | None] = mapped_column(String(255), index=True)
+    google_email: Mapped[str | None] = mapped_column(String(254))
+    google_access_token: Mapped[str | None] = mapped_column(Text)
+    google_refresh_token: Mapped[str | None] = mapped_column(Text)
+    google_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    google_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    google_connection_broken: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+
+    doctor_profile = relationship("DoctorProfile", back_populates="user", uselist=False)
+    patient_profile = relationship("PatientProfile", back_populates="user", uselist=False)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role == Role.DOCTOR
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def google_connected(self) -> bool:
+        return bool(self.google_refresh_token or self.google_access_token)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

@@ -1,0 +1,154 @@
+"""Accounts: sign-up, sign-in and password changes."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import DoctorProfile, PatientProfile, Role, User
+from app.services import DomainError, notifications
+from app.services.audit import AuditKind, record
+from app.services.passwords import hash_password, needs_rehash, verify_password
+from app.timeutil import utcnow
+
+
+class EmailTaken(DomainError):
+    def __init__(self):
+        super().__init__("An account with this email already exists.", field="email")
+
+
+class InvalidCredentials(DomainError):
+    status_code = 401
+
+    def __init__(self):
+        super().__init__("Invalid email or password.")
+
+
+@dataclass(frozen=True)
+class NewUser:
+    full_name: str
+    email: str
+    password: str
+    phone: str | None = None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def _create_user(new: NewUser, role: Role, ip_address: str | None) -> User:
+    email = normalise_email(new.email)
+    if find_by_email(email) is not None:
+        raise EmailTaken()
+    user = User(
+        email=email,
+        password_hash=hash_password(new.password),
+        role=role,
+        full_name=new.full_name.strip(),
+        phone=(new.phone or "").strip() or None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record(AuditKind.SIGNUP, actor=user, target=user, ip_address=ip_address, role=role.value)
+    return user
+
+
+def sign_up_doctor(
+    new: NewUser,
+    *,
+    specialization: str,
+    years_of_experience: int,
+    bio: str | None = None,
+    ip_address: str | None = None,
+) -> User:
+    """Create the user and the doctor profile in the caller's one transaction."""
+    user = _create_user(new, Role.DOCTOR, ip_address)
+    db.session.add(
+        DoctorProfile(
+            user=user,
+            specialization=specialization.strip(),
+            years_of_experience=years_of_experience,
+            bio=(bio or "").strip() or None,
+        )
+    )
+    db.session.flush()
+    notifications.signup_welcome(user)
+    return user
+
+
+def sign_up_patient(
+    new: NewUser,
+    *,
+    date_of_birth: date | None = None,
+    address: str | None = None,
+    emergency_contact: str | None = None,
+    ip_address: str | None = None,
+) -> User:
+    user = _create_user(new, Role.PATIENT, ip_address)
+    db.session.add(
+        PatientProfile(
+            user=user,
+            date_of_birth=date_of_birth,
+            address=(address or "").strip() or None,
+            emergency_contact=(emergency_contact or "").strip() or None,
+        )
+    )
+    db.session.flush()
+    notifications.signup_welcome(user)
+    return user
+
+
+def authenticate(email: str, password: str, *, ip_address: str | None = None) -> User:
+    """Check credentials; every attempt, good or bad, lands in the audit trail."""
+    user = find_by_email(email)
+    if user is None or not verify_password(user.password_hash, password) or not user.active:
+        record(
+            AuditKind.LOGIN_FAILURE,
+            actor=user,
+            actor_email=normalise_email(email)[:254],
+            ip_address=ip_address,
+            reason="inactive" if user is not None and not user.active else None,
+        )
+        raise InvalidCredentials()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    record(AuditKind.LOGIN_SUCCESS, actor=user, target=user, ip_address=ip_address)
+    return user
+
+
+def change_password(
+    user: User, current_password: str, new_password: str, *, ip_address: str | None = None
+) -> None:
+    """Set a new password and end every other session of this user."""
+    if not verify_password(user.password_hash, current_password):
+        raise DomainError("Your current password is not correct.", field="current_password")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    record(AuditKind.PASSWORD_CHANGED, actor=user, target=user, ip_address=ip_address)
+
+
+def create_admin(email: str, password: str, full_name: str = "Administrator") -> tuple[User, bool]:
+    """Create an admin or promote an existing account; returns (user, created)."""
+    user = find_by_email(email)
+    created = user is None
+    if created:
+        user = User(
+            email=normalise_email(email),
+            password_hash=hash_password(password),
+            role=Role.ADMIN,
+            full_name=full_name,
+        )
+        db.session.add(user)
+    else:
+        user.role = Role.ADMIN
+        user.password_hash = hash_password(password)
+        user.session_version += 1
+    db.session.flush()
+    record(AuditKind.ADMIN_CREATED, actor=None, target=user, promoted=not created)
+    return user, created

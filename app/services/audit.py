@@ -1,0 +1,54 @@
+"""Recording the audit trail. Called by services inside the change's own transaction."""
+
+from app.extensions import db
+from app.models import AuditEvent, User
+
+
+class AuditKind:
+    SIGNUP = "signup"
+    LOGIN_SUCCESS = "login.success"
+    LOGIN_FAILURE = "login.failure"
+    LOGOUT = "logout"
+    PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an event name, not a secret
+    PROFILE_UPDATED = "profile.updated"
+    SLOT_CREATED = "slot.created"
+    SLOTS_CREATED_WEEKLY = "slot.created_weekly"
+    SLOT_DELETED = "slot.deleted"
+    APPOINTMENT_BOOKED = "appointment.booked"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
+    APPOINTMENT_OUTCOME = "appointment.outcome"
+    ACCOUNT_DEACTIVATED = "account.deactivated"
+    ACCOUNT_ACTIVATED = "account.activated"
+    ADMIN_CREATED = "admin.created"
+    GOOGLE_CONNECTED = "google.connected"
+    GOOGLE_DISCONNECTED = "google.disconnected"
+    WAITLIST_JOINED = "waitlist.joined"
+    WAITLIST_LEFT = "waitlist.left"
+
+    @classmethod
+    def all(cls) -> list[str]:
+        return sorted(v for k, v in vars(cls).items() if k.isupper())
+
+
+def record(
+    kind: str,
+    *,
+    actor: User | None = None,
+    actor_email: str | None = None,
+    target=None,
+    ip_address: str | None = None,
+    **details,
+) -> AuditEvent:
+    """Add an audit event to the current transaction; it commits or rolls back with the change."""
+    event = AuditEvent(
+        kind=kind,
+        actor_id=actor.id if actor is not None else None,
+        actor_email=actor_email or (actor.email if actor is not None else None),
+        target_type=type(target).__name__ if target is not None else None,
+        target_id=getattr(target, "id", None),
+        ip_address=ip_address,
+        details={k: v for k, v in details.items() if v is not None},
+    )
+    db.session.add(event)
+    return event

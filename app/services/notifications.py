@@ -1,0 +1,86 @@
+"""What each party is told when something happens, queued in the outbox.
+
+The data keys are the email service's protocol (see email_service/README.md). Times are
+formatted here, in the clinic's zone, because the email service knows nothing of the clinic.
+"""
+
+from flask import current_app
+
+from app.extensions import db
+from app.models import Appointment, DoctorProfile, OutboxKind, PatientProfile, User
+from app.services import outbox
+from app.timeutil import format_local
+
+DISPLAY_FORMAT = "%A %d %B %Y, %H:%M"
+
+
+def _url(path: str) -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+def _queue_email(action: str, to: str, data: dict, key: str) -> None:
+    outbox.enqueue(
+        OutboxKind.EMAIL, {"action": action, "to": to, "data": data}, idempotency_key=key
+    )
+
+
+def _parties(appointment: Appointment) -> tuple[DoctorProfile, PatientProfile]:
+    doctor = db.session.get(DoctorProfile, appointment.doctor_id)
+    patient = db.session.get(PatientProfile, appointment.patient_id)
+    return doctor, patient
+
+
+def _appointment_data(appointment: Appointment, doctor, patient, role: str) -> dict:
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    return {
+        "recipient_role": role,
+        "patient_name": patient.user.full_name,
+        "doctor_name": doctor.user.full_name,
+        "specialization": doctor.specialization,
+        "start_display": f"{format_local(appointment.start_at, DISPLAY_FORMAT)} ({zone})",
+        "end_display": f"{format_local(appointment.end_at, DISPLAY_FORMAT)} ({zone})",
+        "appointment_id": appointment.id,
+        "ics_url": _url(f"/booking/appointments/{appointment.id}.ics"),
+        "manage_url": _url(f"/{role}/appointments"),
+    }
+
+
+def signup_welcome(user: User) -> None:
+    _queue_email(
+        "SIGNUP_WELCOME",
+        user.email,
+        {"full_name": user.full_name, "role": user.role.value, "login_url": _url("/auth/login")},
+        key=f"signup-welcome:{user.id}",
+    )
+
+
+def appointment_booked(appointment: Appointment) -> None:
+    doctor, patient = _parties(appointment)
+    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+        data = _appointment_data(appointment, doctor, patient, role)
+        if appointment.notes:
+            data["notes"] = appointment.notes
+        _queue_email(
+            "BOOKING_CONFIRMATION", person.email, data, key=f"booked:{appointment.id}:{role}"
+        )
+    _calendar_hook("booked", appointment, doctor, patient)
+
+
+def appointment_cancelled(appointment: Appointment, cancelled_by: User) -> None:
+    doctor, patient = _parties(appointment)
+    by = "the clinic" if cancelled_by.is_admin else cancelled_by.full_name
+    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+        data = _appointment_data(appointment, doctor, patient, role)
+        data["cancelled_by"] = by
+        data.pop("ics_url")
+        _queue_email(
+            "BOOKING_CANCELLED", person.email, data, key=f"cancelled:{appointment.id}:{role}"
+        )
+    _calendar_hook("cancelled", appointment, doctor, patient)
+
+
+def _calendar_hook(event: str, appointment: Appointment, doctor, patient) -> None:
+    """Calendar side effects ride the same outbox; the calendar service decides who is connected."""
+    from app.services import calendar_sync
+
+    calendar_sync.queue_for(event, appointment, doctor, patient)

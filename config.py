@@ -1,0 +1,150 @@
+"""Configuration classes. Values come from the environment (and `.env` in development).
+
+Production refuses to start without its secrets: no fallback secret ever reaches it.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def normalise_database_url(url: str) -> str:
+    """Send plain postgres URLs to psycopg 3, the only PostgreSQL driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    HMS_ENV = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hms.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    CLINIC_TIMEZONE = os.environ.get("CLINIC_TIMEZONE", "UTC")
+    CLINIC_NAME = os.environ.get("CLINIC_NAME", "HMS Clinic")
+    CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "+1 555 0100")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+    EMAIL_SERVICE_URL = os.environ.get("EMAIL_SERVICE_URL", "http://127.0.0.1:3000/dev/send-email")
+    EMAIL_SERVICE_SECRET = os.environ.get("EMAIL_SERVICE_SECRET")
+    EMAIL_SERVICE_TIMEOUT = float(os.environ.get("EMAIL_SERVICE_TIMEOUT", "3"))
+    OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_DELIVER_AFTER_RESPONSE = env_bool("OUTBOX_DELIVER_AFTER_RESPONSE", True)
+
+    BOOKING_MIN_NOTICE_MINUTES = env_int("BOOKING_MIN_NOTICE_MINUTES", 60)
+    BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
+    PATIENT_CANCEL_CUTOFF_HOURS = env_int("PATIENT_CANCEL_CUTOFF_HOURS", 2)
+    REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
+
+    GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID")
+    GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")
+    GOOGLE_METADATA_URL = os.environ.get(
+        "GOOGLE_METADATA_URL", "https://accounts.google.com/.well-known/openid-configuration"
+    )
+    GOOGLE_CALENDAR_API_URL = os.environ.get(
+        "GOOGLE_CALENDAR_API_URL", "https://www.googleapis.com/"
+    )
+
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION_DAYS = env_int("REMEMBER_COOKIE_DURATION_DAYS", 14)
+    SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
+    SESSION_ABSOLUTE_TIMEOUT_HOURS = env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12)
+    TRUSTED_HOSTS = [h for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_PROTO = env_int("PROXY_FIX_X_PROTO", 0)
+    PROXY_FIX_X_HOST = env_int("PROXY_FIX_X_HOST", 0)
+    HSTS_ENABLED = False
+
+    WTF_CSRF_TIME_LIMIT = (
+        None  # the token lives as long as the session; sessions time out themselves
+    )
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+    PAGE_SIZE = env_int("PAGE_SIZE", 20)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Raise when the configuration cannot run safely."""
+
+
+class DevelopmentConfig(Config):
+    HMS_ENV = "development"
+    # Random per process: sessions end on restart, which is fine on a developer's machine.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    EMAIL_SERVICE_SECRET = os.environ.get("EMAIL_SERVICE_SECRET") or "dev-email-secret"
+
+
+class TestingConfig(Config):
+    HMS_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - the test suite's own key, never production
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    )
+    EMAIL_SERVICE_SECRET = "test-email-secret"  # noqa: S105 - matches the test email service
+    EMAIL_SERVICE_URL = "http://127.0.0.1:9/dev/send-email"  # discard port: tests opt in
+    OUTBOX_DELIVER_AFTER_RESPONSE = False
+    RATELIMIT_ENABLED = False
+    WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_FAST = True  # argon2 with small parameters: the suite hashes thousands
+
+
+class ProductionConfig(Config):
+    HMS_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS_ENABLED = True
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "EMAIL_SERVICE_SECRET")
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        missing = [name for name in cls.REQUIRED if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Production needs these environment variables: " + ", ".join(missing)
+            )
+        if config.get("GOOGLE_CLIENT_ID") and not config.get("GOOGLE_CLIENT_SECRET"):
+            raise RuntimeError("GOOGLE_CLIENT_ID is set but GOOGLE_CLIENT_SECRET is not")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    name = (name or os.environ.get("HMS_ENV") or "development").lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"HMS_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None

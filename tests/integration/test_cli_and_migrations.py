@@ -1,0 +1,124 @@
+"""Operator commands and the migrations themselves."""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db as _db
+from app.models import DoctorProfile, PatientProfile, Role, User
+from app.services.demo import ADMIN_EMAIL, DEMO_PASSWORD
+from config import TestingConfig
+
+MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
+
+
+def test_create_admin_creates_then_promotes(runner, db, make):
+    result = runner.invoke(
+        args=["create-admin", "--email", "Boss@Example.com", "--password", "x" * 12]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin boss@example.com" in result.output
+    admin = db.session.scalar(select(User).where(User.email == "boss@example.com"))
+    assert admin.role == Role.ADMIN
+
+    doctor = make.doctor(user__email="doc@example.com")
+    result = runner.invoke(
+        args=["create-admin", "--email", "doc@example.com", "--password", "y" * 12]
+    )
+    assert "Promoted admin" in result.output
+    db.session.expire_all()
+    assert db.session.get(User, doctor.user_id).role == Role.ADMIN
+
+
+def test_create_admin_prompts_for_the_password(runner, db):
+    result = runner.invoke(
+        args=["create-admin", "--email", "a@example.com"], input="longpassword\nlongpassword\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(User.role)) == Role.ADMIN
+
+
+def test_create_admin_refuses_a_short_password(runner, db):
+    result = runner.invoke(args=["create-admin", "--email", "a@example.com", "--password", "short"])
+    assert result.exit_code != 0
+    assert db.session.scalar(select(User)) is None
+
+
+def test_seed_demo_is_idempotent_and_prints_logins(runner, db):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert ADMIN_EMAIL in first.output and DEMO_PASSWORD in first.output
+    counts = (
+        db.session.scalar(select(func.count(DoctorProfile.id))),
+        db.session.scalar(select(func.count(PatientProfile.id))),
+        db.session.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN)),
+    )
+    assert counts == (5, 10, 1)
+    specializations = db.session.scalars(select(DoctorProfile.specialization)).all()
+    assert len(set(specializations)) == 5
+
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert db.session.scalar(select(func.count(User.id))) == 16
+
+
+@pytest.fixture
+def empty_database_url(database_url, tmp_path):
+    """A brand-new empty database of the same kind as the suite's."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    name = f"hms_fresh_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_from_empty_builds_the_schema_the_models_describe(empty_database_url):
+    app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        tables = set(inspect(_db.engine).get_table_names())
+        assert {
+            "users",
+            "doctor_profiles",
+            "patient_profiles",
+            "availability_slots",
+            "appointments",
+            "outbox_messages",
+            "audit_events",
+        } <= tables
+        with _db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), _db.metadata)
+        assert diff == [], f"models and migrations disagree: {diff}"
+        downgrade(directory=MIGRATIONS, revision="base")
+        assert set(inspect(_db.engine).get_table_names()) <= {"alembic_version"}
+        _db.engine.dispose()
+
+
+def test_emails_are_unique_whatever_their_case_in_the_database_itself(db):
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.add(User(email="a@x.test", password_hash="h", role=Role.PATIENT, full_name="A"))
+    db.session.commit()
+    db.session.add(User(email="A@X.test", password_hash="h", role=Role.PATIENT, full_name="B"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_test_database_is_postgres_under_make_test(database_url):
+    if os.environ.get("TEST_DATABASE_URL"):
+        assert database_url.startswith("postgresql+psycopg://")

@@ -1,0 +1,45 @@
+import pytest
+
+from app import create_app
+from config import ProductionConfig, normalise_database_url
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "EMAIL_SERVICE_SECRET"])
+def test_production_refuses_to_start_without_each_secret(monkeypatch, missing):
+    env = {
+        "SECRET_KEY": "s" * 32,
+        "DATABASE_URL": "postgresql://u@localhost/db",
+        "EMAIL_SERVICE_SECRET": "e" * 32,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(missing)
+    with pytest.raises(RuntimeError, match=missing):
+        create_app(ProductionConfig)
+
+
+def test_production_starts_with_its_secrets_and_secure_cookies(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
+    monkeypatch.setenv("EMAIL_SERVICE_SECRET", "e" * 32)
+    app = create_app(ProductionConfig, {"SECRET_KEY": "s" * 32})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_unknown_environment_name_is_refused():
+    with pytest.raises(RuntimeError, match="HMS_ENV"):
+        create_app("staging")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_use_psycopg3(given, expected):
+    assert normalise_database_url(given) == expected
