@@ -1,0 +1,137 @@
+"""Constants and helpers shared by the email service tests (conftest.py holds the fixtures).
+
+A plain module, not conftest.py, so tests can import it: `conftest` is a name every test
+directory's conftest shares.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import socket
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+SECRET = "test-email-secret"
+SMTP_USER, SMTP_PASSWORD = "hms-mailer", "mailer-password"
+UNSIGNED = object()
+
+SAMPLE_DATA: dict[str, dict[str, Any]] = {
+    "SIGNUP_WELCOME": {
+        "full_name": "Grace Hopper",
+        "role": "patient",
+        "login_url": "https://hms.test/auth/login",
+    },
+    "BOOKING_CONFIRMATION": {
+        "recipient_role": "patient",
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "specialization": "Cardiology",
+        "start_display": "Monday 2 March 2026, 09:00",
+        "end_display": "09:30",
+        "appointment_id": 42,
+        "notes": "Bring the ECG\nfrom last year",
+        "ics_url": "https://hms.test/booking/appointments/42.ics",
+        "manage_url": "https://hms.test/patient/appointments",
+    },
+    "BOOKING_CANCELLED": {
+        "recipient_role": "patient",
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "specialization": "Cardiology",
+        "start_display": "Monday 2 March 2026, 09:00",
+        "appointment_id": "42",
+        "cancelled_by": "Dr. Ada Byron",
+        "manage_url": "https://hms.test/patient/appointments",
+    },
+    "BOOKING_RESCHEDULED": {
+        "recipient_role": "patient",
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "specialization": "Cardiology",
+        "old_start_display": "Monday 2 March 2026, 09:00",
+        "start_display": "Tuesday 3 March 2026, 14:00",
+        "end_display": "14:30",
+        "appointment_id": "42",
+        "ics_url": "https://hms.test/booking/appointments/42.ics",
+        "manage_url": "https://hms.test/patient/appointments",
+    },
+    "APPOINTMENT_REMINDER": {
+        "recipient_role": "patient",
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "specialization": "Cardiology",
+        "start_display": "Monday 2 March 2026, 09:00",
+        "end_display": "09:30",
+        "appointment_id": "42",
+        "ics_url": "https://hms.test/booking/appointments/42.ics",
+        "manage_url": "https://hms.test/patient/appointments",
+    },
+    "WAITLIST_SLOT_OPEN": {
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "specialization": "Cardiology",
+        "date_display": "Monday 2 March 2026",
+        "start_display": "11:00",
+        "slot_url": "https://hms.test/booking/slots/7",
+    },
+}
+
+
+def sign(raw: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def expected_message_id(request_id: str) -> str:
+    return f"<{hashlib.sha256(request_id.encode()).hexdigest()[:32]}@hms.email>"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass
+class Recorder:
+    """aiosmtpd handler that keeps every envelope it accepts."""
+
+    envelopes: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[EmailMessage]:
+        return [
+            # SMTP carries CRLF line ends; a mailbox on disk would hold plain newlines.
+            email.message_from_bytes(
+                env.content.replace(b"\r\n", b"\n"), policy=email.policy.default
+            )
+            for env in self.envelopes
+        ]
+
+
+class Refuser:
+    async def handle_DATA(self, server, session, envelope):
+        return "550 mailbox unavailable"
+
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        SMTP_USER.encode(),
+        SMTP_PASSWORD.encode(),
+    )
+    # handled=False: let aiosmtpd send the 235/535 reply itself.
+    return AuthResult(success=ok, handled=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
