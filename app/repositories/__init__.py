@@ -1,0 +1,1 @@
+"""Query functions. Row locks live here; nothing here commits."""

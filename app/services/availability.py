@@ -1,0 +1,171 @@
+"""Availability: the slots a doctor publishes.
+
+Slots are entered in the clinic's wall-clock time and stored in UTC, so a 09:00 slot stays at
+09:00 on both sides of a DST change. A doctor's own slots never overlap; creation is serialised
+per doctor by locking the doctor's row.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import AvailabilitySlot, DoctorProfile, User
+from app.repositories import scheduling as repo
+from app.services import Conflict, DomainError, NotFound
+from app.services.audit import AuditKind, record
+from app.timeutil import NonexistentLocalTime, clinic_zone, local_to_utc, utcnow
+
+MIN_SLOT_MINUTES = 5
+MAX_SLOT_MINUTES = 8 * 60
+MAX_TEMPLATE_DAYS = 90
+MAX_TEMPLATE_SLOTS = 2000
+
+
+@dataclass(frozen=True)
+class WeeklyResult:
+    created: int
+    skipped: int
+
+
+def _check_length(start: datetime, end: datetime, field: str = "end_time") -> None:
+    if end <= start:
+        raise DomainError("The end time must be after the start time.", field=field)
+    minutes = (end - start).total_seconds() / 60
+    if minutes < MIN_SLOT_MINUTES or minutes > MAX_SLOT_MINUTES:
+        raise DomainError(
+            f"A slot lasts between {MIN_SLOT_MINUTES} minutes and {MAX_SLOT_MINUTES // 60} hours.",
+            field=field,
+        )
+
+
+def create_slot(
+    doctor: DoctorProfile,
+    day: date,
+    start_time: time,
+    end_time: time,
+    *,
+    actor: User,
+    now: datetime | None = None,
+) -> AvailabilitySlot:
+    """Publish one slot; refuses the past, impossible times and overlaps with the doctor's own."""
+    now = now or utcnow()
+    try:
+        start = local_to_utc(day, start_time)
+        end = local_to_utc(day, end_time)
+    except NonexistentLocalTime as error:
+        raise DomainError(f"{error} in {clinic_zone().key} (a clock change).") from None
+    _check_length(start, end)
+    if start <= now:
+        raise DomainError("That time has already passed.", field="start_time")
+
+    repo.lock_doctor(doctor.id)
+    if repo.doctor_slots_between(doctor.id, start, end):
+        raise Conflict("This slot overlaps one of your existing slots.")
+    slot = AvailabilitySlot(doctor_id=doctor.id, start_at=start, end_at=end)
+    try:
+        with db.session.begin_nested():
+            db.session.add(slot)
+    except IntegrityError:
+        raise Conflict("You already have a slot starting at that time.") from None
+    record(AuditKind.SLOT_CREATED, actor=actor, target=slot, start=start.isoformat())
+    return slot
+
+
+def create_weekly(
+    doctor: DoctorProfile,
+    *,
+    start_date: date,
+    end_date: date,
+    weekdays: list[int],
+    day_start: time,
+    day_end: time,
+    slot_minutes: int,
+    actor: User,
+    now: datetime | None = None,
+) -> WeeklyResult:
+    """Fill a date range with back-to-back slots on the chosen weekdays.
+
+    Slots that would overlap existing ones, lie in the past or fall into a DST gap are skipped
+    and counted, never an error: the doctor sees how many were created and skipped.
+    """
+    now = now or utcnow()
+    if end_date < start_date:
+        raise DomainError("The end date must not be before the start date.", field="end_date")
+    if (end_date - start_date).days + 1 > MAX_TEMPLATE_DAYS:
+        raise DomainError(
+            f"A template covers at most {MAX_TEMPLATE_DAYS} days at a time.", field="end_date"
+        )
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        raise DomainError("Choose at least one weekday.", field="weekdays")
+    if not MIN_SLOT_MINUTES <= slot_minutes <= MAX_SLOT_MINUTES:
+        raise DomainError(
+            f"Slots last between {MIN_SLOT_MINUTES} and {MAX_SLOT_MINUTES} minutes.",
+            field="slot_minutes",
+        )
+    if day_end <= day_start:
+        raise DomainError("The day must end after it starts.", field="day_end")
+
+    wanted: list[tuple[date, time, time]] = []
+    day = start_date
+    while day <= end_date:
+        if day.weekday() in weekdays:
+            cursor = datetime.combine(day, day_start)
+            stop = datetime.combine(day, day_end)
+            while cursor + timedelta(minutes=slot_minutes) <= stop:
+                following = cursor + timedelta(minutes=slot_minutes)
+                wanted.append((day, cursor.time(), following.time()))
+                cursor = following
+        day += timedelta(days=1)
+    if len(wanted) > MAX_TEMPLATE_SLOTS:
+        raise DomainError(
+            f"That would create {len(wanted)} slots; the limit is {MAX_TEMPLATE_SLOTS} at a time.",
+            field="slot_minutes",
+        )
+
+    repo.lock_doctor(doctor.id)
+    window_start = local_to_utc(start_date, time(0))
+    window_end = local_to_utc(end_date + timedelta(days=1), time(0))
+    taken = [
+        (s.start_at, s.end_at)
+        for s in repo.doctor_slots_between(doctor.id, window_start, window_end)
+    ]
+    created: list[AvailabilitySlot] = []
+    skipped = 0
+    for day, start_time, end_time in wanted:
+        try:
+            start = local_to_utc(day, start_time)
+            end = local_to_utc(day, end_time)
+        except NonexistentLocalTime:
+            skipped += 1
+            continue
+        if start <= now or any(start < t_end and end > t_start for t_start, t_end in taken):
+            skipped += 1
+            continue
+        taken.append((start, end))
+        created.append(AvailabilitySlot(doctor_id=doctor.id, start_at=start, end_at=end))
+    db.session.add_all(created)
+    db.session.flush()
+    record(
+        AuditKind.SLOTS_CREATED_WEEKLY,
+        actor=actor,
+        target=doctor,
+        created=len(created),
+        skipped=skipped,
+        start_date=start_date.isoformat(),
+        end_date=end_date.isoformat(),
+    )
+    return WeeklyResult(created=len(created), skipped=skipped)
+
+
+def delete_slot(doctor: DoctorProfile, slot_id: int, *, actor: User) -> None:
+    """Delete a free slot of the doctor's own; a booked one stays (409)."""
+    slot = repo.lock_slot(slot_id)
+    if slot is None or slot.doctor_id != doctor.id:
+        raise NotFound("That slot does not exist.")
+    if repo.active_appointment_for_slot(slot.id) is not None:
+        raise Conflict("This slot is booked. Cancel the appointment first if you must free it.")
+    record(AuditKind.SLOT_DELETED, actor=actor, target=slot, start=slot.start_at.isoformat())
+    db.session.delete(slot)
+    db.session.flush()

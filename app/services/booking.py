@@ -1,0 +1,157 @@
+"""Booking and cancelling: the rules that keep one patient per slot.
+
+`book` locks the slot row, re-checks it inside the transaction, and inserts the appointment with
+its outbox rows; the caller commits once. The partial unique index on active appointments is the
+last line of defence: an IntegrityError there is the same "slot taken" as the check before it.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Appointment, AppointmentStatus, PatientProfile, Role, User
+from app.repositories import scheduling as repo
+from app.services import Conflict, NotFound, notifications
+from app.services.audit import AuditKind, record
+from app.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_NOTES = 1000
+
+
+class SlotTaken(Conflict):
+    def __init__(self):
+        super().__init__("Sorry, this slot was just taken by someone else.")
+
+
+class SlotUnavailable(Conflict):
+    """The slot exists no more, or is outside the booking window."""
+
+
+class CancelRefused(Conflict):
+    """A cancel the rules refuse: already cancelled, in the past, inside the patient cut-off."""
+
+
+def booking_window(now: datetime) -> tuple[datetime, datetime]:
+    """The earliest and latest start a patient may book now (clinic notice and horizon)."""
+    config = current_app.config
+    return (
+        now + timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
+        now + timedelta(days=config["BOOKING_MAX_DAYS_AHEAD"]),
+    )
+
+
+def check_bookable_time(start_at: datetime, now: datetime) -> None:
+    if start_at <= now:
+        raise SlotUnavailable("This slot is in the past.")
+    earliest, latest = booking_window(now)
+    if start_at < earliest:
+        minutes = current_app.config["BOOKING_MIN_NOTICE_MINUTES"]
+        raise SlotUnavailable(
+            f"Bookings need at least {minutes} minutes' notice. Please choose a later slot "
+            f"or call the front desk."
+        )
+    if start_at > latest:
+        days = current_app.config["BOOKING_MAX_DAYS_AHEAD"]
+        raise SlotUnavailable(f"Bookings open {days} days ahead. Please choose an earlier slot.")
+
+
+def book(
+    patient: PatientProfile,
+    slot_id: int,
+    notes: str | None = None,
+    *,
+    actor: User,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `slot_id` for `patient` inside the caller's transaction."""
+    now = now or utcnow()
+    notes = (notes or "").strip()[:MAX_NOTES] or None
+    slot = repo.lock_slot(slot_id)
+    if slot is None:
+        raise SlotUnavailable("This slot no longer exists. Please choose another one.")
+    check_bookable_time(slot.start_at, now)
+    if repo.active_appointment_for_slot(slot.id) is not None:
+        log.info("slot %s already taken; patient %s refused", slot.id, patient.id)
+        raise SlotTaken()
+
+    repo.lock_patient(patient.id)
+    clash = repo.patient_overlap(patient.id, slot.start_at, slot.end_at)
+    if clash is not None:
+        raise Conflict("You already have an appointment at that time.")
+
+    appointment = Appointment(
+        slot_id=slot.id,
+        doctor_id=slot.doctor_id,
+        patient_id=patient.id,
+        start_at=slot.start_at,
+        end_at=slot.end_at,
+        notes=notes,
+        status=AppointmentStatus.BOOKED,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(appointment)
+    except IntegrityError:
+        log.info("slot %s taken (unique index); patient %s refused", slot.id, patient.id)
+        raise SlotTaken() from None
+    record(AuditKind.APPOINTMENT_BOOKED, actor=actor, target=appointment, slot_id=slot.id)
+    notifications.appointment_booked(appointment)
+    return appointment
+
+
+def can_manage(appointment: Appointment, user: User) -> bool:
+    """The appointment's doctor or patient, or an admin."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.DOCTOR:
+        return user.doctor_profile is not None and appointment.doctor_id == user.doctor_profile.id
+    if user.role == Role.PATIENT:
+        return (
+            user.patient_profile is not None and appointment.patient_id == user.patient_profile.id
+        )
+    return False
+
+
+def check_patient_cutoff(appointment: Appointment, actor: User, now: datetime, verb: str) -> None:
+    """Patients cannot cancel or move inside the cut-off; doctors and admins can."""
+    if actor.role != Role.PATIENT:
+        return
+    hours = current_app.config["PATIENT_CANCEL_CUTOFF_HOURS"]
+    if appointment.start_at - now < timedelta(hours=hours):
+        phone = current_app.config["CLINIC_PHONE"]
+        raise CancelRefused(
+            f"Appointments can only be {verb} online up to {hours} hours before they start. "
+            f"Please call the front desk on {phone}."
+        )
+
+
+def cancel(appointment_id: int, *, actor: User, now: datetime | None = None) -> Appointment:
+    """Cancel an upcoming appointment; it is kept for history and its slot opens again."""
+    now = now or utcnow()
+    appointment = repo.lock_appointment(appointment_id)
+    if appointment is None or not can_manage(appointment, actor):
+        raise NotFound("That appointment does not exist.")
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise CancelRefused("This appointment is already cancelled.")
+    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+        raise CancelRefused("This appointment has already started or taken place.")
+    check_patient_cutoff(appointment, actor, now, "cancelled")
+
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancelled_at = now
+    appointment.cancelled_by_id = actor.id
+    db.session.flush()
+    record(
+        AuditKind.APPOINTMENT_CANCELLED,
+        actor=actor,
+        target=appointment,
+        by_role=actor.role.value,
+        slot_id=appointment.slot_id,
+    )
+    notifications.appointment_cancelled(appointment, actor)
+    return appointment
