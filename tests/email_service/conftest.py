@@ -1,8 +1,6 @@
 """Fixtures for the email service: real SMTP servers on loopback (aiosmtpd), signed requests.
 
-These tests need neither the Flask app nor a database. The directory has no __init__.py on
-purpose: as a package without a parent package it would be imported under the name
-`email_service` and shadow the real one.
+These tests need neither the Flask app nor a database.
 """
 
 from __future__ import annotations
@@ -10,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,14 +16,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-HERE = Path(__file__).resolve().parent
-# `pytest` (unlike `python -m pytest`) does not put the repo root on sys.path, and the import
-# mode decides whether this directory is; email_service and email_testkit must both resolve.
-for _path in (str(HERE.parents[1]), str(HERE)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from email_testkit import (  # noqa: E402 - needs the sys.path entries above
+from tests.email_service.email_testkit import (
     SAMPLE_DATA,
     SECRET,
     UNSIGNED,

@@ -3,7 +3,14 @@
 import logging
 
 import pytest
-from email_testkit import SAMPLE_DATA, SECRET, SMTP_PASSWORD, SMTP_USER, expected_message_id
+
+from tests.email_service.email_testkit import (
+    SAMPLE_DATA,
+    SECRET,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    expected_message_id,
+)
 
 CASES = [
     ("SIGNUP_WELCOME", "patient", "Welcome to HMS, Grace Hopper", "your patient account"),

@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from email_testkit import SAMPLE_DATA, sign
+
+from tests.email_service.email_testkit import SAMPLE_DATA, sign
 
 
 def _body(**overrides):

@@ -4,7 +4,7 @@ import email
 import email.policy
 import hashlib
 
-from email_testkit import expected_message_id
+from tests.email_service.email_testkit import expected_message_id
 
 
 def _eml_files(directory):

@@ -7,7 +7,8 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-from email_testkit import expected_message_id, sign
+
+from tests.email_service.email_testkit import expected_message_id, sign
 
 
 def _request(url, body=None, *, method="POST", headers=None):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from email_testkit import expected_message_id
+from tests.email_service.email_testkit import expected_message_id
 
 SERVICE_DIR = Path(__file__).resolve().parents[2] / "email_service"
 # What serverless.yml's package patterns leave out of the bundle.
