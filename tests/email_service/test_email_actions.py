@@ -210,3 +210,26 @@ def test_one_log_line_per_message_without_body_or_secret(smtp_server, send, payl
     assert expected_message_id(body["id"]) in line
     for secret_or_body in (SECRET, "private symptoms", "Grace Hopper", "grace@"):
         assert secret_or_body not in line
+
+
+def test_non_ascii_names_survive_headers_and_body(smtp_server, send, payload):
+    body = payload(
+        "BOOKING_CONFIRMATION", "patient", doctor_name="Dr. Zoë Ångström", patient_name="Łukasz"
+    )
+
+    assert send(body).status == 200
+
+    [message] = smtp_server.messages()
+    assert message["Subject"].startswith("Appointment confirmed: Dr. Zoë Ångström,")
+    assert "Hello Łukasz," in message.get_body(("plain",)).get_content()
+    assert "Dr. Zoë Ångström" in message.get_body(("html",)).get_content()
+
+
+def test_long_subject_is_shortened(smtp_server, send, payload):
+    body = payload("SIGNUP_WELCOME", full_name="A" * 1500)
+
+    assert send(body).status == 200
+
+    subject = smtp_server.messages()[0]["Subject"]
+    assert len(subject) == 200
+    assert subject.endswith("\u2026")
