@@ -76,7 +76,10 @@ class Config:
     REMEMBER_COOKIE_DURATION_DAYS = env_int("REMEMBER_COOKIE_DURATION_DAYS", 14)
     SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
     SESSION_ABSOLUTE_TIMEOUT_HOURS = env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12)
-    TRUSTED_HOSTS = [h for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    # None lets every Host through (development); set it in production behind a proxy.
+    TRUSTED_HOSTS = [
+        h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+    ] or None
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
     PROXY_FIX_X_PROTO = env_int("PROXY_FIX_X_PROTO", 0)
     PROXY_FIX_X_HOST = env_int("PROXY_FIX_X_HOST", 0)

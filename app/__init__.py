@@ -20,6 +20,7 @@ def create_app(config: type[Config] | str | None = None, overrides: dict | None 
 
     configure_logging(app)
     register_extensions(app)
+    register_web_security(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -63,10 +64,17 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
 
     from app.auth_session import load_user
 
     login_manager.user_loader(load_user)
+
+
+def register_web_security(app: Flask) -> None:
+    from app.web_security import register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

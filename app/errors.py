@@ -27,10 +27,14 @@ def render_error(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, MESSAGES[500])
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "detail": detail or message}, status
-    return (
-        render_template("errors/error.html", status=status, title=title, message=detail or message),
-        status,
-    )
+    try:
+        page = render_template(
+            "errors/error.html", status=status, title=title, message=detail or message
+        )
+    except Exception:  # e.g. an untrusted Host: no URL adapter to build the page's links
+        log.warning("plain error page for %s %s", status, request.path)
+        return f"{status} {title}: {detail or message}", status, {"Content-Type": "text/plain"}
+    return page, status
 
 
 def register(app: Flask) -> None:

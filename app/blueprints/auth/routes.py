@@ -15,6 +15,7 @@ from app.security import client_ip, is_safe_next
 from app.services import DomainError, accounts
 from app.services.audit import AuditKind, record
 from app.views import form_status, show_domain_error
+from app.web_security import mark_session_started
 
 
 def _login_key() -> str:
@@ -25,6 +26,7 @@ def _login_key() -> str:
 def _start_session(user, remember: bool = False) -> None:
     session.clear()  # a fresh session on sign-in: nothing from before survives (fixation)
     login_user(user, remember=remember)
+    mark_session_started()
 
 
 @bp.route("/signup/doctor", methods=["GET", "POST"])

@@ -1,0 +1,105 @@
+"""HTTP-level protections: security headers, session lifetime, proxies and hosts.
+
+Headers come from Flask-Talisman. The CSP allows no inline script at all; inline *styles* are
+allowed because pygal's server-rendered SVG charts carry their own <style> element.
+"""
+
+from datetime import timedelta
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.timeutil import utcnow
+
+talisman = Talisman()
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+    "object-src": "'none'",
+}
+
+SESSION_STARTED = "_hms_started"
+SESSION_SEEN = "_hms_seen"
+
+
+def register(app: Flask) -> None:
+    config = app.config
+    talisman.init_app(
+        app,
+        force_https=config.get("FORCE_HTTPS", False),
+        strict_transport_security=config["HSTS_ENABLED"],
+        strict_transport_security_max_age=31_536_000,
+        strict_transport_security_include_subdomains=True,
+        session_cookie_secure=config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        session_cookie_samesite="Lax",
+        frame_options="DENY",
+        content_security_policy=CSP,
+        referrer_policy="strict-origin-when-cross-origin",
+        permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
+    )
+    config["REMEMBER_COOKIE_DURATION"] = timedelta(days=config["REMEMBER_COOKIE_DURATION_DAYS"])
+
+    if any(config[name] for name in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")):
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=config["PROXY_FIX_X_FOR"],
+            x_proto=config["PROXY_FIX_X_PROTO"],
+            x_host=config["PROXY_FIX_X_HOST"],
+        )
+
+    app.before_request(enforce_session_timeouts)
+    app.after_request(no_store_when_signed_in)
+
+
+def mark_session_started() -> None:
+    """Called at sign-in: the clock for the absolute and idle timeouts starts now."""
+    # Not a permanent session: Flask-Login applies "strong" protection only to browser-session
+    # cookies, and the absolute limit is enforced here on the server anyway.
+    now = int(utcnow().timestamp())
+    session[SESSION_STARTED] = now
+    session[SESSION_SEEN] = now
+
+
+def enforce_session_timeouts():
+    """End sessions idle too long or older than the absolute limit (ASVS 3.3)."""
+    if (
+        request.endpoint in (None, "static", "bootstrap.static")
+        or not current_user.is_authenticated
+    ):
+        return None
+    now = int(utcnow().timestamp())
+    started = session.get(SESSION_STARTED)
+    seen = session.get(SESSION_SEEN)
+    if started is None or seen is None:  # restored from a remember-me cookie: a fresh session
+        mark_session_started()
+        return None
+    config = current_app.config
+    idle = config["SESSION_IDLE_TIMEOUT_MINUTES"] * 60
+    absolute = config["SESSION_ABSOLUTE_TIMEOUT_HOURS"] * 3600
+    if now - seen > idle or now - started > absolute:
+        logout_user()
+        session.clear()
+        flash("Your session has ended. Please sign in again.", "info")
+        next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=next_url))
+    session[SESSION_SEEN] = now
+    return None
+
+
+def no_store_when_signed_in(response):
+    """Pages for a signed-in user may hold medical details: never keep them in a cache."""
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
