@@ -84,7 +84,7 @@ class AppointmentFactory(BaseFactory):
         model = Appointment
 
     slot = factory.SubFactory(SlotFactory)
-    doctor = factory.SelfAttribute("slot.doctor")
+    doctor_id = factory.SelfAttribute("slot.doctor_id")
     patient = factory.SubFactory(PatientFactory)
     start_at = factory.SelfAttribute("slot.start_at")
     end_at = factory.SelfAttribute("slot.end_at")

@@ -4,11 +4,18 @@ from app.models.audit import AuditEvent
 from app.models.doctor import DoctorProfile
 from app.models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from app.models.patient import PatientProfile
-from app.models.scheduling import Appointment, AppointmentStatus, AvailabilitySlot
+from app.models.scheduling import (
+    Appointment,
+    AppointmentChange,
+    AppointmentStatus,
+    AvailabilitySlot,
+    WaitlistEntry,
+)
 from app.models.user import Role, User
 
 __all__ = [
     "Appointment",
+    "AppointmentChange",
     "AppointmentStatus",
     "AuditEvent",
     "AvailabilitySlot",
@@ -19,4 +26,5 @@ __all__ = [
     "PatientProfile",
     "Role",
     "User",
+    "WaitlistEntry",
 ]

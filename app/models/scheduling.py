@@ -6,10 +6,11 @@ appointment on one slot whatever the application does.
 """
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -95,6 +96,9 @@ class Appointment(db.Model):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     google_event_id_doctor: Mapped[str | None] = mapped_column(String(255))
     google_event_id_patient: Mapped[str | None] = mapped_column(String(255))
+    # The start time a reminder was queued for: a moved appointment is reminded again.
+    reminded_for_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     slot = relationship("AvailabilitySlot", lazy="raise")
     doctor = relationship("DoctorProfile", lazy="raise")
@@ -107,3 +111,40 @@ class Appointment(db.Model):
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.status} slot={self.slot_id}>"
+
+
+class AppointmentChange(db.Model):
+    """History of an appointment's moves: where it was and where it went, and who moved it."""
+
+    __tablename__ = "appointment_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    from_slot_id: Mapped[int | None] = mapped_column()
+    to_slot_id: Mapped[int | None] = mapped_column()
+    from_start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    to_start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WaitlistEntry(db.Model):
+    """A patient waiting for a place with one doctor on one clinic-local day."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "doctor_id", "day", name="uq_waitlist_entries_patient_day"),
+        Index("ix_waitlist_entries_doctor_day", "doctor_id", "day", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id", ondelete="CASCADE"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor_profiles.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    doctor = relationship("DoctorProfile", lazy="raise")
+    patient = relationship("PatientProfile", lazy="raise")

@@ -12,9 +12,16 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Appointment, AppointmentStatus, PatientProfile, Role, User
+from app.models import (
+    Appointment,
+    AppointmentStatus,
+    AvailabilitySlot,
+    PatientProfile,
+    Role,
+    User,
+)
 from app.repositories import scheduling as repo
-from app.services import Conflict, NotFound, notifications
+from app.services import Conflict, NotFound, notifications, reminders, waitlist
 from app.services.audit import AuditKind, record
 from app.timeutil import utcnow
 
@@ -154,4 +161,9 @@ def cancel(appointment_id: int, *, actor: User, now: datetime | None = None) -> 
         slot_id=appointment.slot_id,
     )
     notifications.appointment_cancelled(appointment, actor)
+    reminders.withdraw(appointment, "cancelled")
+    if appointment.slot_id is not None:
+        slot = db.session.get(AvailabilitySlot, appointment.slot_id)
+        if slot is not None:
+            waitlist.slot_freed(slot, now)
     return appointment

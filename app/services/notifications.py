@@ -84,3 +84,54 @@ def _calendar_hook(event: str, appointment: Appointment, doctor, patient) -> Non
     from app.services import calendar_sync
 
     calendar_sync.queue_for(event, appointment, doctor, patient)
+
+
+def appointment_rescheduled(appointment: Appointment, old_start, move_id: int) -> None:
+    """`move_id` (the AppointmentChange row) keeps keys unique when an appointment moves back."""
+    doctor, patient = _parties(appointment)
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+        data = _appointment_data(appointment, doctor, patient, role)
+        data["old_start_display"] = f"{format_local(old_start, DISPLAY_FORMAT)} ({zone})"
+        _queue_email(
+            "BOOKING_RESCHEDULED",
+            person.email,
+            data,
+            key=f"rescheduled:{appointment.id}:{move_id}:{role}",
+        )
+    _calendar_hook("rescheduled", appointment, doctor, patient)
+
+
+def appointment_reminder(appointment: Appointment) -> None:
+    """Both parties are reminded; the key names the start time, so a moved one is reminded anew."""
+    doctor, patient = _parties(appointment)
+    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+        _queue_email(
+            "APPOINTMENT_REMINDER",
+            person.email,
+            _appointment_data(appointment, doctor, patient, role),
+            key=reminder_key(appointment, role),
+        )
+
+
+def reminder_key(appointment: Appointment, role: str) -> str:
+    return f"reminder:{appointment.id}:{appointment.start_at.isoformat()}:{role}"
+
+
+def waitlist_slot_open(entry, slot, event_id: str) -> None:
+    doctor = db.session.get(DoctorProfile, entry.doctor_id)
+    patient = db.session.get(PatientProfile, entry.patient_id)
+    _queue_email(
+        "WAITLIST_SLOT_OPEN",
+        patient.user.email,
+        {
+            "patient_name": patient.user.full_name,
+            "doctor_name": doctor.user.full_name,
+            "specialization": doctor.specialization,
+            "date_display": format_local(slot.start_at, "%A %d %B %Y"),
+            "start_display": f"{format_local(slot.start_at, DISPLAY_FORMAT)} "
+            f"({current_app.config['CLINIC_TIMEZONE']})",
+            "slot_url": _url(f"/booking/slots/{slot.id}"),
+        },
+        key=f"waitlist:{entry.id}:{slot.id}:{event_id}",
+    )

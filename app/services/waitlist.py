@@ -1,0 +1,76 @@
+"""The waitlist: patients queue for a full day with a doctor and hear when a place frees up.
+
+Being told is not a reservation: the first to book wins, through the normal booking race.
+"""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import AvailabilitySlot, DoctorProfile, PatientProfile, User, WaitlistEntry
+from app.services import Conflict, DomainError, NotFound, notifications
+from app.services.audit import AuditKind, record
+from app.timeutil import local_today, to_local, utcnow
+
+
+def join(
+    patient: PatientProfile, doctor_id: int, day: date, *, actor: User, now: datetime | None = None
+) -> WaitlistEntry:
+    now = now or utcnow()
+    doctor = db.session.get(DoctorProfile, doctor_id)
+    if doctor is None or not doctor.user.active:
+        raise NotFound("That doctor does not exist.")
+    if day < local_today():
+        raise DomainError("That day has already passed.", field="date")
+    entry = WaitlistEntry(patient_id=patient.id, doctor_id=doctor.id, day=day, created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        raise Conflict("You are already on the waitlist for that day.") from None
+    record(AuditKind.WAITLIST_JOINED, actor=actor, target=entry, day=day.isoformat())
+    return entry
+
+
+def leave(patient: PatientProfile, entry_id: int, *, actor: User) -> None:
+    entry = db.session.get(WaitlistEntry, entry_id)
+    if entry is None or entry.patient_id != patient.id:
+        raise NotFound("That waitlist entry does not exist.")
+    record(AuditKind.WAITLIST_LEFT, actor=actor, target=entry, day=entry.day.isoformat())
+    db.session.delete(entry)
+    db.session.flush()
+
+
+def entries_for(patient: PatientProfile) -> list[WaitlistEntry]:
+    """The patient's current entries (today onwards), with their doctors, in one query."""
+    from sqlalchemy.orm import joinedload
+
+    return list(
+        db.session.scalars(
+            select(WaitlistEntry)
+            .options(joinedload(WaitlistEntry.doctor).joinedload(DoctorProfile.user))
+            .where(WaitlistEntry.patient_id == patient.id, WaitlistEntry.day >= local_today())
+            .order_by(WaitlistEntry.day)
+        )
+    )
+
+
+def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:
+    """Tell everyone waiting for this slot's doctor and day, earliest first; returns how many."""
+    now = now or utcnow()
+    if slot.start_at <= now:
+        return 0
+    day = to_local(slot.start_at).date()
+    entries = db.session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.doctor_id == slot.doctor_id, WaitlistEntry.day == day)
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+    ).all()
+    event_id = uuid.uuid4().hex[:12]
+    for entry in entries:
+        notifications.waitlist_slot_open(entry, slot, event_id)
+        entry.last_notified_at = now
+    return len(entries)
