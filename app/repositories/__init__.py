@@ -1,0 +1,1 @@
+"""Query functions. The row locks live here; nothing here commits."""
