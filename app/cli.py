@@ -6,8 +6,10 @@ import threading
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
 from app.extensions import db
+from app.models import User
 from app.services import accounts, delivery, demo
 
 
@@ -33,10 +35,17 @@ def register(app: Flask) -> None:
         click.echo(f"{'Created' if created else 'Promoted'} admin {user.email}")
 
     @app.cli.command("seed-demo")
-    def seed_demo() -> None:
+    @click.option(
+        "--if-empty", is_flag=True, help="Seed only a database without users (as `make run` does)."
+    )
+    def seed_demo(if_empty: bool) -> None:
         """Idempotent demo data: an admin, doctors with a week of slots, patients."""
-        logins = demo.seed()
-        db.session.commit()
+        if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+            click.echo("The database already has users: demo data not seeded.")
+            logins = demo.logins()
+        else:
+            logins = demo.seed()
+            db.session.commit()
         click.echo(f"Demo accounts (password for all: {demo.DEMO_PASSWORD}):")
         for role, email in logins:
             click.echo(f"  {role:<8} {email}")
