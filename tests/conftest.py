@@ -7,6 +7,7 @@ production, so a request never sees the test's own session, `g` or identity map.
 """
 
 import contextvars
+import logging
 import os
 from pathlib import Path
 
@@ -83,6 +84,16 @@ def _clean_database(request):
             else:
                 for name in _table_names():
                     conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
+
+
+@pytest.fixture(autouse=True)
+def _app_loggers_enabled():
+    """Alembic's env.py calls logging.config.fileConfig, which disables every logger that exists
+    already, the app's own included, whenever a test runs the migrations. caplog would then see
+    nothing from them, so switch them back on before each test."""
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and name.startswith(("app.", "email_service")):
+            logger.disabled = False
 
 
 @pytest.fixture
