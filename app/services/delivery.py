@@ -113,8 +113,10 @@ def _claim(now: datetime, *, limit: int, ids: Iterable[int] | None = None) -> li
 
 def _attempt(message: Claimed) -> tuple[OutboxStatus, str | None]:
     """Step 2, outside any transaction: run the kind's handler and classify what happened."""
-    handler = _handlers[message.kind]
+    handler = _handlers.get(message.kind)
     try:
+        if handler is None:  # unregistered since the claim: leave it for a worker that has one
+            raise RetryableDeliveryError(f"no handler registered for {message.kind}")
         handler(message.payload, message.idempotency_key)
     except PermanentDeliveryError as exc:
         return OutboxStatus.DEAD, str(exc) or type(exc).__name__
