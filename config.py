@@ -48,11 +48,19 @@ class Config:
     EMAIL_SERVICE_TIMEOUT = float(os.environ.get("EMAIL_SERVICE_TIMEOUT", "3"))
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
     OUTBOX_DELIVER_AFTER_RESPONSE = env_bool("OUTBOX_DELIVER_AFTER_RESPONSE", True)
+    # A claimed message is invisible to other workers for the lease; it must far exceed the
+    # send timeout, or a slow send could be claimed and sent again by another worker.
+    OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60)
+    OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 10)
+    OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)  # doubles per attempt
+    OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+    OUTBOX_IDLE_SECONDS = float(os.environ.get("OUTBOX_IDLE_SECONDS", "1.5"))
 
     BOOKING_MIN_NOTICE_MINUTES = env_int("BOOKING_MIN_NOTICE_MINUTES", 60)
     BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
     PATIENT_CANCEL_CUTOFF_HOURS = env_int("PATIENT_CANCEL_CUTOFF_HOURS", 2)
     REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
+    REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 60)
 
     GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")
@@ -115,6 +123,8 @@ class TestingConfig(Config):
     EMAIL_SERVICE_SECRET = "test-email-secret"  # noqa: S105 - matches the test email service
     EMAIL_SERVICE_URL = "http://127.0.0.1:9/dev/send-email"  # discard port: tests opt in
     OUTBOX_DELIVER_AFTER_RESPONSE = False
+    EMAIL_SERVICE_TIMEOUT = 2.0
+    OUTBOX_IDLE_SECONDS = 0.1
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_FAST = True  # argon2 with small parameters: the suite hashes thousands

@@ -25,6 +25,7 @@ def create_app(config: type[Config] | str | None = None, overrides: dict | None 
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_outbox_delivery(app)
     return app
 
 
@@ -109,3 +110,9 @@ def register_commands(app: Flask) -> None:
     from app.cli import register
 
     register(app)
+
+
+def register_outbox_delivery(app: Flask) -> None:
+    from app.services.delivery import register_outbox_delivery
+
+    register_outbox_delivery(app)

@@ -1,10 +1,16 @@
-"""Flask commands for operators: admins and demo data. Outbox and reminder commands join here."""
+"""Flask commands for operators: admins, demo data and the outbox worker."""
+
+import contextlib
+import signal
+import threading
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
 from app.extensions import db
-from app.services import accounts, demo
+from app.models import User
+from app.services import accounts, delivery, demo
 
 
 def register(app: Flask) -> None:
@@ -29,10 +35,61 @@ def register(app: Flask) -> None:
         click.echo(f"{'Created' if created else 'Promoted'} admin {user.email}")
 
     @app.cli.command("seed-demo")
-    def seed_demo() -> None:
+    @click.option(
+        "--if-empty", is_flag=True, help="Seed only a database without users (as `make run` does)."
+    )
+    def seed_demo(if_empty: bool) -> None:
         """Idempotent demo data: an admin, doctors with a week of slots, patients."""
-        logins = demo.seed()
-        db.session.commit()
+        if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+            click.echo("The database already has users: demo data not seeded.")
+            logins = demo.logins()
+        else:
+            logins = demo.seed()
+            db.session.commit()
         click.echo(f"Demo accounts (password for all: {demo.DEMO_PASSWORD}):")
         for role, email in logins:
             click.echo(f"  {role:<8} {email}")
+
+    @app.cli.group("outbox")
+    def outbox_group() -> None:
+        """Deliver outbox messages (emails, calendar events)."""
+
+    @outbox_group.command("run")
+    @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+    def outbox_run(once: bool) -> None:
+        """Deliver due outbox messages with retries, until SIGTERM or Ctrl-C (or, with --once,
+        until nothing is due)."""
+        stop = threading.Event()
+        with _stop_on_signals(stop):
+            if not once:
+                click.echo("Outbox worker started; SIGTERM or Ctrl-C stops it.")
+            totals = delivery.run_worker(stop=stop, once=once)
+        summary = ", ".join(f"{totals[status]} {status.value}" for status in sorted(totals))
+        click.echo(f"Outbox worker stopped: {summary or 'nothing was due'}.")
+
+    @app.cli.group("reminders")
+    def reminders_group() -> None:
+        """Appointment reminders (the outbox worker also queues them on its own schedule)."""
+
+    @reminders_group.command("send")
+    def reminders_send() -> None:
+        """Queue APPOINTMENT_REMINDER emails for appointments due within REMINDER_HOURS_BEFORE."""
+        queued = delivery.queue_reminders()
+        click.echo(f"Queued reminders for {queued} appointments.")
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event):
+    """Turn SIGTERM and SIGINT into a stop request, so the send in flight finishes and its
+    result is stored before the worker exits. Signals can only be caught in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, lambda _signum, _frame: stop.set())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -28,6 +28,15 @@ PATIENTS = [
 ADMIN_EMAIL = "admin.patient@example.com"
 
 
+def logins() -> list[tuple[str, str]]:
+    """The demo logins as (role, email), for printing whether or not this run seeded them."""
+    return [
+        (Role.ADMIN.value, ADMIN_EMAIL),
+        *((Role.DOCTOR.value, email) for _, email, _, _ in DOCTORS),
+        *((Role.PATIENT.value, email) for _, email in PATIENTS),
+    ]
+
+
 def seed() -> list[tuple[str, str]]:
     """Create what is missing and return the demo logins as (role, email)."""
     logins: list[tuple[str, str]] = []

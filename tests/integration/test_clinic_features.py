@@ -331,3 +331,14 @@ def test_outcome_only_after_start_and_only_by_its_doctor(db, make):
     visits.record_outcome(appointment.id, "no_show", actor=doctor_user, now=after)
     db.session.commit()
     assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.NO_SHOW
+
+
+def test_reminders_cli_and_worker_schedule(runner, db, make):
+    appointment = make.appointment(slot=make.slot(start_at=utcnow() + timedelta(hours=3)))
+    result = runner.invoke(args=["reminders", "send"])
+    assert "Queued reminders for 1 appointments" in result.output
+    assert runner.invoke(args=["reminders", "send"]).output.startswith("Queued reminders for 0")
+    later = make.appointment(slot=make.slot(start_at=utcnow() + timedelta(hours=4)))
+    runner.invoke(args=["outbox", "run", "--once"])  # the worker scans before delivering
+    ids = {m.payload["data"]["appointment_id"] for m in emails(db, "APPOINTMENT_REMINDER")}
+    assert ids == {appointment.id, later.id}

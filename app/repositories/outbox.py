@@ -1,0 +1,91 @@
+"""The outbox queries delivery needs: find due messages, claim them, record what happened.
+
+Several workers (and the web processes' after-response delivery) drain one table, so every
+write here is a compare-and-set on `attempts`, which only ever grows: each claim bumps it, so a
+worker whose view of a row is stale changes nothing. On PostgreSQL the due rows are also locked
+with SKIP LOCKED, so concurrent workers take disjoint batches instead of colliding; SQLite ignores
+the lock and the compare-and-set alone keeps it correct. Nothing here commits: the delivery
+worker owns its transactions.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from app.extensions import db
+from app.models import OutboxKind, OutboxMessage, OutboxStatus
+
+DELIVERABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
+
+_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.kind,
+    OutboxMessage.payload,
+    OutboxMessage.idempotency_key,
+    OutboxMessage.attempts,
+)
+
+
+def lock_due(
+    now: datetime,
+    *,
+    kinds: Iterable[OutboxKind],
+    limit: int,
+    ids: Iterable[int] | None = None,
+) -> list[Row]:
+    """Due messages of the given kinds, oldest first, row-locked without waiting.
+
+    Kinds nobody can deliver yet are left alone rather than burning their attempts. `ids`
+    narrows the search to one request's messages; rows that were rolled back simply are not
+    found. Returns plain rows, not ORM objects, so nothing stale lingers in the session.
+    """
+    query = (
+        select(*_COLUMNS)
+        .where(
+            OutboxMessage.status.in_(DELIVERABLE),
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.kind.in_(list(kinds)),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxMessage)
+    )
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    return list(db.session.execute(query))
+
+
+def claim(message_id: int, seen_attempts: int, lease_until: datetime) -> bool:
+    """Take one message for a single attempt: hide it until `lease_until` and count the attempt.
+
+    False when another worker got there first (its claim already bumped `attempts`).
+    """
+    return _compare_and_set(
+        message_id, seen_attempts, attempts=seen_attempts + 1, next_attempt_at=lease_until
+    )
+
+
+def release(message_id: int, claimed_attempts: int, now: datetime) -> bool:
+    """Give a claimed, unsent message back at once (a stopping worker), keeping its count."""
+    return _compare_and_set(message_id, claimed_attempts, next_attempt_at=now)
+
+
+def record(message_id: int, claimed_attempts: int, **values: Any) -> bool:
+    """Store an attempt's result, unless the lease ran out and another claim replaced ours."""
+    return _compare_and_set(message_id, claimed_attempts, **values)
+
+
+def _compare_and_set(message_id: int, seen_attempts: int, /, **values: Any) -> bool:
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.attempts == seen_attempts,
+            OutboxMessage.status.in_(DELIVERABLE),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,281 @@
+"""Delivering the outbox: each message sent once, retried with backoff, never lost.
+
+Two paths drain the same table with the same three steps:
+
+* right after a response is sent, the messages that request queued get one quick attempt
+  (`register_outbox_delivery`), so a welcome mail does not wait for the worker;
+* `flask outbox run` (`run_worker`) delivers everything due, including retries.
+
+The steps, each its own short unit of work:
+
+1. claim a small batch in one transaction: lock the due rows (SKIP LOCKED), bump `attempts` and
+   push `next_attempt_at` out by a lease, commit. Other workers now skip them.
+2. send each message with no transaction open, so no row lock is held across the network.
+3. record the result in a new short transaction: sent, failed (retry later, backing off) or
+   dead (refused for good, or out of attempts).
+
+Unlike services, this module commits: the worker's transactions are its unit of work, and the
+commits live here, in `_claim`, `_record` and `_release`, and nowhere else. A worker that dies
+between a send and its record leaves the message leased; it is sent again when the lease ends,
+and the email service receives the same `id` so it can tell the repeat apart.
+
+Handlers are plugged in by kind (`register_handler`). A handler takes the message payload and
+its idempotency key, returns normally on success, raises `PermanentDeliveryError` to give up
+and anything else to be retried.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Flask, Response, current_app
+
+from app.extensions import db
+from app.models import OutboxKind, OutboxStatus
+from app.repositories import outbox as repository
+from app.services import outbox
+from app.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 1000
+
+Handler = Callable[[dict, str], None]
+
+
+class PermanentDeliveryError(Exception):
+    """Retrying cannot help (the receiver refused the message as such): the message is dead."""
+
+
+class RetryableDeliveryError(Exception):
+    """Worth another try later (receiver down, busy or failing); any other exception is too."""
+
+
+_handlers: dict[OutboxKind, Handler] = {}
+
+
+def register_handler(kind: OutboxKind, handler: Handler) -> None:
+    """Deliver messages of `kind` with `handler(payload, idempotency_key)`."""
+    _handlers[kind] = handler
+
+
+def registered_kinds() -> tuple[OutboxKind, ...]:
+    return tuple(_handlers)
+
+
+def register_default_handlers() -> None:
+    """One line per kind. Imported here, not at the top, because handler modules import this
+    module's exceptions; by the time create_app calls this, every module can be imported."""
+    from app.services import email_sender
+
+    register_handler(OutboxKind.EMAIL, email_sender.send_email)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message taken for one attempt; `attempts` already counts it."""
+
+    id: int
+    kind: OutboxKind
+    payload: dict
+    idempotency_key: str
+    attempts: int
+
+
+def retry_delay(attempts: int, base: float, cap: float) -> timedelta:
+    """Exponential backoff: `base` after the first failure, doubling each time, at most `cap`."""
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), cap))
+
+
+# --- the three steps -----------------------------------------------------------------------
+
+
+def _claim(now: datetime, *, limit: int, ids: Iterable[int] | None = None) -> list[Claimed]:
+    """Step 1, one transaction: take due messages for one attempt each, then commit."""
+    config = current_app.config
+    lease_until = now + timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
+    try:
+        rows = repository.lock_due(now, kinds=registered_kinds(), limit=limit, ids=ids)
+        claimed = [
+            Claimed(row.id, row.kind, row.payload, row.idempotency_key, row.attempts + 1)
+            for row in rows
+            if repository.claim(row.id, row.attempts, lease_until)
+        ]
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return claimed
+
+
+def _attempt(message: Claimed) -> tuple[OutboxStatus, str | None]:
+    """Step 2, outside any transaction: run the kind's handler and classify what happened."""
+    handler = _handlers.get(message.kind)
+    try:
+        if handler is None:  # unregistered since the claim: leave it for a worker that has one
+            raise RetryableDeliveryError(f"no handler registered for {message.kind}")
+        handler(message.payload, message.idempotency_key)
+    except PermanentDeliveryError as exc:
+        return OutboxStatus.DEAD, str(exc) or type(exc).__name__
+    except RetryableDeliveryError as exc:
+        return OutboxStatus.FAILED, str(exc) or type(exc).__name__
+    except Exception as exc:  # a handler bug or an unforeseen error: keep the message, retry
+        log.warning("outbox %s: %s handler raised", message.id, message.kind, exc_info=True)
+        return OutboxStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    return OutboxStatus.SENT, None
+
+
+def _record(message: Claimed, status: OutboxStatus, error: str | None) -> OutboxStatus:
+    """Step 3, one short transaction: store the outcome of the attempt, then commit."""
+    config = current_app.config
+    now = utcnow()
+    values: dict = {"status": status, "last_error": error[:MAX_ERROR_CHARS] if error else None}
+    if status is OutboxStatus.SENT:
+        values["sent_at"] = now
+    elif status is OutboxStatus.FAILED and message.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+        status = values["status"] = OutboxStatus.DEAD
+    elif status is OutboxStatus.FAILED:
+        delay = retry_delay(
+            message.attempts,
+            config["OUTBOX_RETRY_BASE_SECONDS"],
+            config["OUTBOX_RETRY_MAX_SECONDS"],
+        )
+        values["next_attempt_at"] = now + delay
+    try:
+        stored = repository.record(message.id, message.attempts, **values)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    _log_outcome(message, status, error, values.get("next_attempt_at"), stored)
+    return status
+
+
+def _release(messages: Iterable[Claimed]) -> None:
+    """Hand claimed but unsent messages back at once, so a stopping worker delays nothing."""
+    now = utcnow()
+    try:
+        for message in messages:
+            repository.release(message.id, message.attempts, now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _log_outcome(message, status, error, retry_at, stored: bool) -> None:
+    where = f"outbox {message.id} ({message.kind}, {message.idempotency_key})"
+    if not stored:
+        log.warning(
+            "%s: lease expired during attempt %d; result not stored", where, message.attempts
+        )
+    elif status is OutboxStatus.SENT:
+        log.info("%s delivered on attempt %d", where, message.attempts)
+    elif status is OutboxStatus.FAILED:
+        log.warning(
+            "%s delivery failed on attempt %d, retrying at %s: %s",
+            where,
+            message.attempts,
+            retry_at.isoformat(timespec="seconds"),
+            error,
+        )
+    else:
+        log.warning("%s is dead after %d attempt(s): %s", where, message.attempts, error)
+
+
+# --- the two ways in -----------------------------------------------------------------------
+
+
+def deliver(
+    *, ids: Iterable[int] | None = None, stop: threading.Event | None = None
+) -> Counter[OutboxStatus]:
+    """Claim one batch of due messages (only `ids`, when given), attempt each, record each.
+
+    Returns how many ended in each status; empty when nothing was due. A stop request between
+    two sends hands the rest of the batch straight back.
+    """
+    ids = list(ids) if ids is not None else None
+    limit = len(ids) if ids is not None else current_app.config["OUTBOX_BATCH_SIZE"]
+    batch = _claim(utcnow(), limit=limit, ids=ids) if limit else []
+    outcomes: Counter[OutboxStatus] = Counter()
+    for index, message in enumerate(batch):
+        if stop is not None and stop.is_set():
+            _release(batch[index:])
+            break
+        outcomes[_record(message, *_attempt(message))] += 1
+    return outcomes
+
+
+def run_worker(*, stop: threading.Event, once: bool = False) -> Counter[OutboxStatus]:
+    """The `flask outbox run` loop: deliver batches until `stop` is set, idling when none is due.
+
+    With `once`, return as soon as nothing is due. A database outage is logged and waited
+    out rather than ending the worker.
+    """
+    idle = current_app.config["OUTBOX_IDLE_SECONDS"]
+    totals: Counter[OutboxStatus] = Counter()
+    next_reminder_scan = 0.0
+    while not stop.is_set():
+        if time.monotonic() >= next_reminder_scan:
+            queue_reminders()
+            next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
+        try:
+            outcomes = deliver(stop=stop)
+        except Exception:
+            if once:
+                raise
+            log.exception("outbox worker: delivery round failed; trying again in %ss", idle)
+            db.session.remove()
+            stop.wait(idle)
+            continue
+        totals.update(outcomes)
+        if not outcomes:
+            if once:
+                break
+            stop.wait(idle)
+    return totals
+
+
+def queue_reminders() -> int:
+    """The worker's schedule: queue due reminders as their own unit of work (see reminders.py)."""
+    from app.services import reminders
+
+    try:
+        queued = reminders.queue_due()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("outbox worker: reminder scan failed; next scan will try again")
+        return 0
+    if queued:
+        log.info("queued %s appointment reminders", queued)
+    return queued
+
+
+def register_outbox_delivery(app: Flask) -> None:
+    """After each response is sent, try the messages its request queued (when configured)."""
+    if app.config["OUTBOX_LEASE_SECONDS"] <= 2 * app.config["EMAIL_SERVICE_TIMEOUT"]:
+        raise RuntimeError("OUTBOX_LEASE_SECONDS must be well above EMAIL_SERVICE_TIMEOUT")
+    register_default_handlers()
+
+    @app.after_request
+    def deliver_after_response(response: Response) -> Response:
+        # The view has committed (or rolled back) by now; rolled-back ids are not found.
+        ids = outbox.take_new_ids()
+        if ids and app.config["OUTBOX_DELIVER_AFTER_RESPONSE"]:
+            response.call_on_close(lambda: _deliver_in_fresh_context(app, ids))
+        return response
+
+
+def _deliver_in_fresh_context(app: Flask, ids: list[int]) -> None:
+    """Runs once the client has the response: a new context, so a new session, and nothing
+    raised may reach the server; whatever fails here the worker retries."""
+    try:
+        with app.app_context():
+            deliver(ids=ids)
+    except Exception:
+        log.exception("after-response delivery of outbox %s failed; the worker will retry", ids)

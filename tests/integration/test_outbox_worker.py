@@ -1,0 +1,163 @@
+"""The outbox worker as `make run` starts it, the handler registry the calendar plugs into,
+and the claims that keep two workers from taking the same message."""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.models import OutboxKind, OutboxMessage, OutboxStatus
+from app.repositories import outbox as repository
+from app.services import delivery, outbox
+from app.timeutil import utcnow
+from config import TestingConfig
+from tests.integration.outbox_helpers import messages, run_once, sign_up
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _lines(stream, into: queue.Queue) -> None:
+    for line in stream:
+        into.put(line)
+
+
+def _wait_for_line(lines: queue.Queue, text: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            seen.append(lines.get(timeout=0.1))
+        except queue.Empty:
+            continue
+        if text in seen[-1]:
+            return seen[-1]
+    raise AssertionError(f"no {text!r} within {timeout}s; output: {''.join(seen)}")
+
+
+def test_the_procfile_worker_delivers_then_stops_cleanly_on_sigterm(
+    client, db, database_url, email_service, mailbox
+):
+    env = {
+        **os.environ,
+        "HMS_ENV": "development",
+        "DATABASE_URL": database_url,
+        "EMAIL_SERVICE_URL": email_service.url,
+        "EMAIL_SERVICE_SECRET": TestingConfig.EMAIL_SERVICE_SECRET,
+        "OUTBOX_IDLE_SECONDS": "0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(worker.stdout, lines), daemon=True).start()
+    try:
+        _wait_for_line(lines, "Outbox worker started", timeout=20)
+        sign_up(client, "worker@example.com")
+        _wait_for_line(lines, "delivered on attempt 1", timeout=10)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0
+        _wait_for_line(lines, "Outbox worker stopped: 1 sent.", timeout=2)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert [m["To"] for m in mailbox.messages] == ["worker@example.com"]
+    [message] = messages(db)
+    assert message.status == OutboxStatus.SENT
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """Handlers registered in a test go away after it."""
+    monkeypatch.setattr(delivery, "_handlers", dict(delivery._handlers))
+    return delivery
+
+
+def queue_calendar(db, key: str = "calendar:1") -> OutboxMessage:
+    message = outbox.enqueue(OutboxKind.CALENDAR_CREATE, {"appointment_id": 7}, key)
+    db.session.commit()
+    return message
+
+
+def test_kinds_without_a_handler_wait_untouched(db, runner):
+    message = queue_calendar(db)
+
+    assert "nothing was due" in run_once(runner)
+    db.session.refresh(message)
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
+
+
+def test_a_registered_handler_gets_the_payload_and_key(db, runner, registry):
+    calls = []
+    registry.register_handler(OutboxKind.CALENDAR_CREATE, lambda *args: calls.append(args))
+    message = queue_calendar(db, "calendar:create:7")
+
+    assert "1 sent" in run_once(runner)
+    assert calls == [({"appointment_id": 7}, "calendar:create:7")]
+    db.session.refresh(message)
+    assert message.status == OutboxStatus.SENT
+
+
+@pytest.mark.parametrize(
+    "error, status, last_error",
+    [
+        (delivery.PermanentDeliveryError("event gone"), OutboxStatus.DEAD, "event gone"),
+        (delivery.RetryableDeliveryError("busy"), OutboxStatus.FAILED, "busy"),
+        (RuntimeError("token expired"), OutboxStatus.FAILED, "RuntimeError: token expired"),
+    ],
+)
+def test_a_handler_gives_up_or_asks_for_a_retry_by_what_it_raises(
+    db, runner, registry, error, status, last_error
+):
+    def handler(payload, key):
+        raise error
+
+    registry.register_handler(OutboxKind.CALENDAR_CREATE, handler)
+    message = queue_calendar(db)
+
+    run_once(runner)
+    db.session.refresh(message)
+    assert (message.status, message.attempts, message.last_error) == (status, 1, last_error)
+
+
+def test_a_claim_and_a_result_count_only_for_the_current_lease(db):
+    message = queue_calendar(db)
+    lease = utcnow() + timedelta(minutes=1)
+
+    assert repository.claim(message.id, 0, lease) is True
+    assert repository.claim(message.id, 0, lease) is False  # a second worker's stale view
+    assert repository.record(message.id, 0, status=OutboxStatus.SENT) is False
+    assert repository.record(message.id, 1, status=OutboxStatus.SENT) is True
+    assert repository.claim(message.id, 1, lease) is False  # sent: nobody claims it again
+    db.session.commit()
+
+
+def test_a_stopping_worker_hands_its_claimed_batch_back(db, registry):
+    calls = []
+    registry.register_handler(OutboxKind.CALENDAR_CREATE, lambda *args: calls.append(args))
+    queue_calendar(db, "calendar:1")
+    queue_calendar(db, "calendar:2")
+    stop = threading.Event()
+    stop.set()
+
+    assert delivery.deliver(stop=stop) == {}
+
+    assert calls == []
+    for message in db.session.scalars(select(OutboxMessage)):
+        db.session.refresh(message)
+        assert message.status == OutboxStatus.PENDING
+        assert message.next_attempt_at <= utcnow()  # due again now, not after the lease
