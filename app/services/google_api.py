@@ -72,13 +72,12 @@ def load_account(session: Session, user_id: int) -> Account | None:
     user = session.get(User, user_id)
     if user is None:
         return None
-    account = Account(user.id, user.google_sub, user.google_connected_at, True, None, None, None)
     try:
         access_token = decrypt(user.google_access_token)
         refresh_token = decrypt(user.google_refresh_token)
     except DecryptionError:
         log.warning("google tokens of user %s cannot be decrypted", user.id)
-        mark_broken(account)
+        mark_broken(user.id, user.google_connected_at)
         raise CalendarPermanentError("stored Google tokens cannot be decrypted") from None
     return Account(
         user_id=user.id,
@@ -91,17 +90,20 @@ def load_account(session: Session, user_id: int) -> Account | None:
     )
 
 
-def _same_grant(account: Account):
-    return User.id == account.user_id, User.google_connected_at == account.connected_at
+def _same_grant(user_id: int, connected_at: datetime | None):
+    """The user's row, as long as they have not reconnected since we read it."""
+    return User.id == user_id, User.google_connected_at == connected_at
 
 
-def mark_broken(account: Account) -> None:
+def mark_broken(user_id: int, connected_at: datetime | None) -> None:
     """Show "reconnect" on the user's dashboard; a newer grant is left alone."""
     with short_transaction() as session:
         session.execute(
-            update(User).where(*_same_grant(account)).values(google_connection_broken=True)
+            update(User)
+            .where(*_same_grant(user_id, connected_at))
+            .values(google_connection_broken=True)
         )
-    log.warning("google connection of user %s marked broken", account.user_id)
+    log.warning("google connection of user %s marked broken", user_id)
 
 
 def _persist_refreshed(account: Account, credentials: Credentials) -> None:
@@ -110,7 +112,9 @@ def _persist_refreshed(account: Account, credentials: Credentials) -> None:
     if credentials.refresh_token and credentials.refresh_token != account.refresh_token:
         values["google_refresh_token"] = encrypt(credentials.refresh_token)
     with short_transaction() as session:
-        session.execute(update(User).where(*_same_grant(account)).values(**values))
+        session.execute(
+            update(User).where(*_same_grant(account.user_id, account.connected_at)).values(**values)
+        )
 
 
 def api_endpoint() -> str:
@@ -173,7 +177,7 @@ def events_api(account: Account, http=None):
         yield service.events()
     except RefreshError as error:
         if "invalid_grant" in str(error) or not account.refresh_token:
-            mark_broken(account)
+            mark_broken(account.user_id, account.connected_at)
             raise CalendarPermanentError("the Google grant was revoked or expired") from error
         raise CalendarTemporaryError(f"token refresh failed: {error}") from error
     except HttpError as error:

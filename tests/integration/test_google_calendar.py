@@ -1,96 +1,26 @@
-"""Calendar events for bookings: queued in the booking's transaction, delivered by the handlers.
-
-Bookings and cancellations go through the booking service (as the routes do); the outbox
-messages they leave are handed to the calendar handlers with googleapiclient's HttpMockSequence
-standing in for Google's side of the wire.
-"""
+"""Calendar events for bookings: one per connected Google account, removed on cancellation,
+moved on reschedule, never duplicated, never left behind by a race with a cancellation."""
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from googleapiclient.http import HttpMockSequence
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import (
-    Appointment,
-    AppointmentStatus,
-    DoctorProfile,
-    OutboxKind,
-    OutboxMessage,
-    PatientProfile,
-    User,
-)
+from app.models import Appointment, DoctorProfile, OutboxKind, OutboxMessage, PatientProfile, User
 from app.services import booking, calendar_sync
-from app.services.crypto import decrypt
-from app.timeutil import utcnow
-from tests.integration.google_fakes import (
-    calls,
-    connect_google,
-    error,
-    hours_from_now,
-    ok,
-    token_answer,
+from tests.integration.calendar_flow import (
+    CLINIC_ZONE,
+    EVENTS_PATH,
+    appointment,
+    book,
+    cancel,
+    deliver,
+    messages,
+    slot_start,
 )
-
-EVENTS_PATH = "/calendar/v3/calendars/primary/events"
-CLINIC_ZONE = ZoneInfo("America/New_York")  # the Google-enabled app's CLINIC_TIMEZONE
-
-
-@pytest.fixture
-def gctx(google_app, google):
-    """Run a block as the delivery worker would: in the Google-enabled app, its own session."""
-    return google_app.app_context
-
-
-@pytest.fixture
-def parties(make):
-    doctor = make.doctor(user__full_name="Dr. Amara Okafor", specialization="Cardiology")
-    patient = make.patient(user__full_name="Noah Williams")
-    slot = make.slot(doctor=doctor, start_at=_start(), end_at=_start() + timedelta(minutes=30))
-    return doctor, patient, slot
-
-
-def _start():
-    return (utcnow() + timedelta(days=3)).replace(hour=15, minute=0, second=0, microsecond=0)
-
-
-def book(gctx, patient, slot, notes="Chest pain after running") -> int:
-    with gctx():
-        patient = db.session.get(PatientProfile, patient.id)
-        appointment = booking.book(patient, slot.id, notes, actor=patient.user)
-        db.session.commit()
-        return appointment.id
-
-
-def cancel(gctx, appointment_id: int, actor: User) -> None:
-    with gctx():
-        booking.cancel(appointment_id, actor=db.session.get(User, actor.id))
-        db.session.commit()
-
-
-def messages(kind: OutboxKind) -> list[OutboxMessage]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
-        )
-    )
-
-
-def deliver(gctx, message: OutboxMessage, *responses):
-    """Hand one message to its handler; returns the mock so the test can read what was sent."""
-    http = HttpMockSequence(list(responses))
-    with gctx():
-        calendar_sync.HANDLERS[message.kind](message.payload, http=http)
-    assert http._iterable == [], "Google was asked less than the test expected"
-    return http
-
-
-def appointment(appointment_id: int) -> Appointment:
-    db.session.expire_all()
-    return db.session.get(Appointment, appointment_id)
+from tests.integration.google_fakes import calls, connect_google, error, ok
 
 
 def test_booking_adds_an_event_to_each_connected_calendar(gctx, parties):
@@ -240,100 +170,6 @@ def test_the_same_google_account_on_both_sides_gets_one_event(gctx, parties):
     assert call.path == f"{EVENTS_PATH}/{insert.body['id']}"
 
 
-def test_an_expired_token_is_refreshed_and_the_new_one_stored_encrypted(gctx, parties, google):
-    doctor, patient, slot = parties
-    connect_google(
-        patient.user, sub="sub-p", access="old-access", refresh="the-refresh", expires_at=utcnow()
-    )
-    book(gctx, patient, slot)
-    http = deliver(
-        gctx, messages(OutboxKind.CALENDAR_CREATE)[0], token_answer("fresh-access"), ok()
-    )
-    refresh, insert = calls(http)
-    assert refresh.method == "POST"
-    assert refresh.url == google.token_endpoint
-    assert "grant_type=refresh_token" in refresh.body
-    assert "refresh_token=the-refresh" in refresh.body
-    assert insert.headers["authorization"] == "Bearer fresh-access"
-    db.session.expire_all()
-    user = db.session.get(User, patient.user_id)
-    assert user.google_access_token != "fresh-access"
-    assert decrypt(user.google_access_token) == "fresh-access"
-    assert user.google_token_expires_at > utcnow() + timedelta(minutes=50)
-
-
-def test_a_revoked_grant_marks_the_connection_broken_and_stops_retrying(
-    gctx, parties, google_client, login_as, make
-):
-    doctor, patient, slot = parties
-    connect_google(doctor.user, sub="sub-d", expires_at=hours_from_now(-1))
-    book(gctx, patient, slot)
-    revoked = error(400, "invalid_grant")
-    revoked = (revoked[0], '{"error": "invalid_grant", "error_description": "Token revoked"}')
-    with pytest.raises(calendar_sync.CalendarPermanentError):
-        deliver(gctx, messages(OutboxKind.CALENDAR_CREATE)[0], revoked)
-    db.session.expire_all()
-    assert db.session.get(User, doctor.user_id).google_connection_broken is True
-
-    login_as(google_client, doctor.user)
-    page = google_client.get("/doctor/").get_data(as_text=True)
-    assert "stopped working" in page
-    assert "Reconnect Google Calendar" in page
-
-    # New bookings skip the broken connection until the doctor reconnects.
-    other_slot = make.slot(doctor=doctor, start_at=_start() + timedelta(hours=2))
-    other_slot.end_at = other_slot.start_at + timedelta(minutes=30)
-    db.session.commit()
-    book(gctx, patient, other_slot, notes=None)
-    assert len(messages(OutboxKind.CALENDAR_CREATE)) == 1
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [error(503), error(500), error(429), error(403, "rateLimitExceeded")],
-    ids=["503", "500", "429", "403-rate-limit"],
-)
-def test_google_trouble_is_retried_and_the_booking_stands(gctx, parties, answer):
-    doctor, patient, slot = parties
-    connect_google(patient.user, sub="sub-p")
-    appointment_id = book(gctx, patient, slot)
-    with pytest.raises(calendar_sync.CalendarTemporaryError):
-        deliver(gctx, messages(OutboxKind.CALENDAR_CREATE)[0], answer)
-    stored = appointment(appointment_id)
-    assert stored.status == AppointmentStatus.BOOKED
-    assert stored.google_event_id_patient is None
-
-
-def test_google_unreachable_is_retried(gctx, parties):
-    doctor, patient, slot = parties
-    connect_google(patient.user, sub="sub-p")
-    appointment_id = book(gctx, patient, slot)
-    with gctx(), pytest.raises(calendar_sync.CalendarTemporaryError):
-        # No mock: the real transport, against a port nothing listens on.
-        calendar_sync.create_event(messages(OutboxKind.CALENDAR_CREATE)[0].payload)
-    assert appointment(appointment_id).status == AppointmentStatus.BOOKED
-
-
-@pytest.mark.parametrize(
-    "answer", [error(400, "badRequest"), error(403, "insufficientPermissions")]
-)
-def test_a_request_google_refuses_is_not_retried(gctx, parties, answer):
-    doctor, patient, slot = parties
-    connect_google(patient.user, sub="sub-p")
-    book(gctx, patient, slot)
-    with pytest.raises(calendar_sync.CalendarPermanentError):
-        deliver(gctx, messages(OutboxKind.CALENDAR_CREATE)[0], answer)
-
-
-def test_a_user_who_disconnected_before_delivery_is_left_alone(gctx, parties):
-    doctor, patient, slot = parties
-    user = connect_google(patient.user, sub="sub-p")
-    book(gctx, patient, slot)
-    user.google_sub = user.google_access_token = user.google_refresh_token = None
-    db.session.commit()
-    deliver(gctx, messages(OutboxKind.CALENDAR_CREATE)[0])  # no request at all
-
-
 def test_a_reschedule_moves_the_event(gctx, parties):
     doctor, patient, slot = parties
     connect_google(patient.user, sub="sub-p", access="patient-access")
@@ -370,7 +206,8 @@ def test_nothing_is_queued_while_google_is_not_configured(app, make):
     patient = make.patient()
     connect_google(doctor.user, sub="sub-d")
     connect_google(patient.user, sub="sub-p")
-    slot = make.slot(doctor=doctor, start_at=_start(), end_at=_start() + timedelta(minutes=30))
+    start = slot_start()
+    slot = make.slot(doctor=doctor, start_at=start, end_at=start + timedelta(minutes=30))
     appointment_id = booking.book(patient, slot.id, actor=patient.user).id
     db.session.commit()
     booking.cancel(appointment_id, actor=patient.user)
