@@ -70,6 +70,10 @@ class Config:
     GOOGLE_CALENDAR_API_URL = os.environ.get(
         "GOOGLE_CALENDAR_API_URL", "https://www.googleapis.com/"
     )
+    GOOGLE_HTTP_TIMEOUT = float(os.environ.get("GOOGLE_HTTP_TIMEOUT", "5"))
+    # Fernet keys (comma-separated, newest first) for the Google tokens stored in the database;
+    # unset: a key derived from SECRET_KEY.
+    TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY")
 
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -60,6 +60,10 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     limiter.init_app(app)
     oauth.init_app(app)
+    if app.config.get("GOOGLE_CLIENT_ID"):
+        from app.services import google_account
+
+        google_account.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

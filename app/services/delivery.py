@@ -70,9 +70,12 @@ def registered_kinds() -> tuple[OutboxKind, ...]:
 def register_default_handlers() -> None:
     """One line per kind. Imported here, not at the top, because handler modules import this
     module's exceptions; by the time create_app calls this, every module can be imported."""
-    from app.services import email_sender
+    from app.services import calendar_sync, email_sender
 
     register_handler(OutboxKind.EMAIL, email_sender.send_email)
+    for kind, handler in calendar_sync.HANDLERS.items():
+        # Calendar handlers derive their own event ids; they take the payload alone.
+        register_handler(kind, lambda payload, _key, handler=handler: handler(payload))
 
 
 @dataclass(frozen=True)
