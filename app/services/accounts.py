@@ -1,4 +1,4 @@
-"""Accounts: sign-up, sign-in and password changes."""
+"""Accounts: sign-up, sign-in, password changes, and switching accounts off and on."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import DoctorProfile, PatientProfile, Role, User
-from app.services import DomainError, notifications
+from app.services import Conflict, DomainError, NotFound, notifications
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.timeutil import utcnow
@@ -152,3 +152,37 @@ def create_admin(email: str, password: str, full_name: str = "Administrator") ->
     db.session.flush()
     record(AuditKind.ADMIN_CREATED, actor=None, target=user, promoted=not created)
     return user, created
+
+
+def _lock_user(user_id: int) -> User:
+    """Row-locked, so two admins clicking at once record one change, not two."""
+    user = db.session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("That account does not exist.")
+    return user
+
+
+def deactivate(user_id: int, *, actor: User, ip_address: str | None = None) -> User:
+    """Switch an account off: it cannot sign in, and its open sessions end at their next request.
+
+    An admin cannot switch themselves off, so the console always keeps someone able to undo it.
+    """
+    user = _lock_user(user_id)
+    if user.id == actor.id:
+        raise Conflict("You cannot deactivate your own account.")
+    if not user.active:
+        raise Conflict(f"{user.email} is already deactivated.")
+    user.active = False
+    user.session_version += 1
+    record(AuditKind.ACCOUNT_DEACTIVATED, actor=actor, target=user, ip_address=ip_address)
+    return user
+
+
+def activate(user_id: int, *, actor: User, ip_address: str | None = None) -> User:
+    """Let a deactivated account sign in again (its old sessions stay ended)."""
+    user = _lock_user(user_id)
+    if user.active:
+        raise Conflict(f"{user.email} is already active.")
+    user.active = True
+    record(AuditKind.ACCOUNT_ACTIVATED, actor=actor, target=user, ip_address=ip_address)
+    return user

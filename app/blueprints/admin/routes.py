@@ -1,8 +1,115 @@
-from flask import render_template
+"""The admin console. The blueprint's guard has already refused everyone but admins."""
 
-from app.blueprints.admin import bp
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.blueprints.admin import bp, charts, csv_export
+from app.blueprints.admin.forms import AppointmentFilterForm, AuditFilterForm, UserFilterForm
+from app.errors import render_error
+from app.extensions import db
+from app.repositories import admin as lists
+from app.security import client_ip, is_safe_next
+from app.services import DomainError, accounts, stats
+from app.timeutil import local_today, utcnow
+
+# The SVG is its own document: it may use the styles pygal writes inside it, and nothing else.
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def _paginate(query):
+    per_page = current_app.config["PAGE_SIZE"]
+    return db.paginate(query, per_page=per_page, max_per_page=per_page)
+
+
+def _list_page(template: str, form, search, **context):
+    """Validate the filters; run the search only when they make sense (400 otherwise)."""
+    if not form.validate():
+        return render_template(template, form=form, pagination=None, **context), 400
+    pagination = _paginate(search(**form.filters()))
+    return render_template(template, form=form, pagination=pagination, **context)
 
 
 @bp.get("/")
 def dashboard():
-    return render_template("admin/dashboard.html")
+    now = utcnow()
+    days = stats.daily_bookings(now)
+    return render_template(
+        "admin/dashboard.html",
+        overview=stats.overview(now),
+        days=days,
+        window=stats.window_total(days),
+        utilisation=stats.slot_utilisation(now),
+        specializations=stats.busiest_specializations(now),
+        utilisation_days=stats.UTILISATION_DAYS,
+    )
+
+
+@bp.get("/charts/<any(bookings, cancellations, utilisation, specializations):name>.svg")
+def chart(name: str):
+    response = Response(charts.render(name), mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = CHART_CSP
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/users")
+def users():
+    form = UserFilterForm(formdata=request.args)
+    return _list_page("admin/users.html", form, lists.user_search)
+
+
+def _set_active(user_id: int, active: bool):
+    change = accounts.activate if active else accounts.deactivate
+    try:
+        user = change(user_id, actor=current_user._get_current_object(), ip_address=client_ip())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return render_error(error.status_code, error.message)
+    if active:
+        flash(f"{user.full_name} ({user.email}) can sign in again.", "success")
+    else:
+        flash(f"{user.full_name} ({user.email}) is deactivated and signed out.", "success")
+    back = request.form.get("next")
+    return redirect(back if is_safe_next(back) else url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate_user(user_id: int):
+    return _set_active(user_id, active=False)
+
+
+@bp.post("/users/<int:user_id>/activate")
+def activate_user(user_id: int):
+    return _set_active(user_id, active=True)
+
+
+@bp.get("/appointments")
+def appointments():
+    form = AppointmentFilterForm(formdata=request.args)
+    return _list_page("admin/appointments.html", form, lists.appointment_search, now=utcnow())
+
+
+@bp.get("/appointments.csv")
+def appointments_csv():
+    form = AppointmentFilterForm(formdata=request.args)
+    if not form.validate():
+        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        return Response(errors + "\n", status=400, mimetype="text/plain")
+    query = lists.appointment_search(**form.filters())
+    rows = db.session.scalars(query.execution_options(yield_per=500))
+    filename = f"appointments-{local_today().isoformat()}.csv"
+    return Response(
+        csv_export.to_csv(rows),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",  # patients' names and emails: keep out of caches
+        },
+    )
+
+
+@bp.get("/audit")
+def audit():
+    form = AuditFilterForm(formdata=request.args)
+    return _list_page("admin/audit.html", form, lists.audit_search)

@@ -1,0 +1,70 @@
+"""The appointments list as CSV.
+
+Built in memory while the rows are read in batches (yield_per), not streamed: a streamed body
+would outlive the request's database session. The text of even a large clinic's year fits.
+
+Cells that a spreadsheet would read as a formula (=, +, -, @, and tab or carriage return, which
+some spreadsheets strip before looking) get a leading apostrophe: a patient's notes must never
+run as a formula on the admin's machine (OWASP "CSV injection").
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+
+from app.models import Appointment
+from app.timeutil import to_local
+
+HEADER = [
+    "id",
+    "start",
+    "end",
+    "status",
+    "doctor",
+    "specialization",
+    "patient",
+    "patient_email",
+    "booked_at",
+    "cancelled_at",
+    "cancelled_by",
+    "notes",
+]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _when(value) -> str:
+    """Clinic-local time with its UTC offset, unambiguous in any spreadsheet."""
+    return to_local(value).isoformat(timespec="minutes") if value else ""
+
+
+def _row(appointment: Appointment) -> list:
+    doctor, patient = appointment.doctor, appointment.patient
+    return [
+        appointment.id,
+        _when(appointment.start_at),
+        _when(appointment.end_at),
+        appointment.status.value,
+        doctor.user.full_name,
+        doctor.specialization,
+        patient.user.full_name,
+        patient.user.email,
+        _when(appointment.created_at),
+        _when(appointment.cancelled_at),
+        appointment.cancelled_by.full_name if appointment.cancelled_by else "",
+        appointment.notes,
+    ]
+
+
+def to_csv(appointments: Iterable[Appointment]) -> str:
+    """The header, then one line per appointment."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    for appointment in appointments:
+        writer.writerow([safe_cell(cell) for cell in _row(appointment)])
+    return buffer.getvalue()

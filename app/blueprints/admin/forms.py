@@ -1,0 +1,101 @@
+"""The filter forms of the admin's lists. They are read from the query string (GET, no CSRF:
+they change nothing), so a filtered list is a link an admin can bookmark or share."""
+
+from datetime import datetime
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, ValidationError
+from wtforms.fields import SelectChoice
+from wtforms.validators import Length, Optional
+
+from app.models import AppointmentStatus, Role
+from app.services.audit import AuditKind
+from app.timeutil import local_day_bounds
+
+ANY = SelectChoice("", "Any")
+
+
+def search_field(label: str) -> StringField:
+    return StringField(label, validators=[Optional(), Length(max=100)])
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+
+class DateRangeForm(FilterForm):
+    """Clinic-local days, both included."""
+
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must not be before the start date.")
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The UTC instants the chosen days start and end at."""
+        start = local_day_bounds(self.date_from.data)[0] if self.date_from.data else None
+        end = local_day_bounds(self.date_to.data)[1] if self.date_to.data else None
+        return start, end
+
+
+class UserFilterForm(FilterForm):
+    q = search_field("Name or email")
+    role = SelectField(
+        "Role", choices=[ANY] + [SelectChoice(r.value, r.value.title()) for r in Role], default=""
+    )
+    status = SelectField(
+        "Status",
+        choices=[ANY, SelectChoice("active", "Active"), SelectChoice("inactive", "Deactivated")],
+        default="",
+    )
+
+    def filters(self) -> dict:
+        return {
+            "q": self.q.data or None,
+            "role": Role(self.role.data) if self.role.data else None,
+            "active": {"active": True, "inactive": False}.get(self.status.data),
+        }
+
+
+class AppointmentFilterForm(DateRangeForm):
+    q = search_field("Anyone involved (name or email)")
+    doctor = search_field("Doctor (name or id)")
+    patient = search_field("Patient (name or email)")
+    status = SelectField(
+        "Status",
+        choices=[ANY]
+        + [SelectChoice(s.value, s.value.replace("_", " ").title()) for s in AppointmentStatus],
+        default="",
+    )
+
+    def filters(self) -> dict:
+        start, end = self.bounds()
+        return {
+            "q": self.q.data or None,
+            "doctor": (self.doctor.data or "").strip() or None,
+            "patient": (self.patient.data or "").strip() or None,
+            "status": AppointmentStatus(self.status.data) if self.status.data else None,
+            "start": start,
+            "end": end,
+        }
+
+
+class AuditFilterForm(DateRangeForm):
+    q = search_field("Name, email or IP address")
+    actor = search_field("Actor (name or email)")
+    kind = SelectField(
+        "Event", choices=[ANY] + [SelectChoice(kind) for kind in AuditKind.all()], default=""
+    )
+
+    def filters(self) -> dict:
+        start, end = self.bounds()
+        return {
+            "q": self.q.data or None,
+            "actor": (self.actor.data or "").strip() or None,
+            "kind": self.kind.data or None,
+            "start": start,
+            "end": end,
+        }

@@ -1,0 +1,137 @@
+"""The clinic's usage figures, as the admin dashboard and its charts show them.
+
+Counting happens in SQL (app.repositories.stats); this module names the figures, fills the
+days nobody booked, and turns counts into rates, so the page, the charts and their text
+alternatives all read the same numbers.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from app.models import AppointmentStatus, Role
+from app.repositories import stats as repo
+from app.timeutil import clinic_zone, local_day_bounds, utcnow
+
+BOOKING_DAYS = 30
+UTILISATION_DAYS = 14
+TOP = 10
+
+
+def percent(part: int, whole: int) -> float | None:
+    """A percentage rounded to one decimal; None when there is nothing to divide by."""
+    return round(100 * part / whole, 1) if whole else None
+
+
+@dataclass(frozen=True)
+class Overview:
+    doctors: int
+    patients: int
+    admins: int
+    upcoming: int
+    completed: int
+    cancelled: int
+    no_show: int
+    awaiting_outcome: int  # booked, already started, no outcome recorded yet
+    open_slots: int
+
+    @property
+    def past(self) -> int:
+        """Appointments that were due to happen by now (cancelled ones never were)."""
+        return self.completed + self.no_show + self.awaiting_outcome
+
+    @property
+    def completion_rate(self) -> float | None:
+        return percent(self.completed, self.past)
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return percent(self.no_show, self.past)
+
+
+@dataclass(frozen=True)
+class Bookings:
+    booked: int
+    cancelled: int  # of `booked`, how many have been cancelled since
+
+    @property
+    def cancellation_rate(self) -> float | None:
+        return percent(self.cancelled, self.booked)
+
+
+@dataclass(frozen=True)
+class Day(Bookings):
+    day: date
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    full_name: str
+    specialization: str
+    published: int
+    booked: int
+
+    @property
+    def rate(self) -> float:
+        return percent(self.booked, self.published) or 0.0
+
+
+def overview(now: datetime | None = None) -> Overview:
+    now = now or utcnow()
+    roles = repo.users_by_role()
+    statuses = {row.status: row for row in repo.appointments_by_status(now)}
+
+    def total(status: AppointmentStatus) -> int:
+        return statuses[status].total if status in statuses else 0
+
+    booked = statuses.get(AppointmentStatus.BOOKED)
+    upcoming = booked.future if booked else 0
+    return Overview(
+        doctors=roles.get(Role.DOCTOR, 0),
+        patients=roles.get(Role.PATIENT, 0),
+        admins=roles.get(Role.ADMIN, 0),
+        upcoming=upcoming,
+        completed=total(AppointmentStatus.COMPLETED),
+        cancelled=total(AppointmentStatus.CANCELLED),
+        no_show=total(AppointmentStatus.NO_SHOW),
+        awaiting_outcome=total(AppointmentStatus.BOOKED) - upcoming,
+        open_slots=repo.open_slot_count(now),
+    )
+
+
+def daily_bookings(now: datetime | None = None, days: int = BOOKING_DAYS) -> list[Day]:
+    """Bookings made on each of the last `days` clinic days (today included), oldest first."""
+    now = now or utcnow()
+    today = now.astimezone(clinic_zone()).date()
+    calendar = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    bounds = [local_day_bounds(day)[0] for day in calendar] + [local_day_bounds(today)[1]]
+    counts = {row.index: row for row in repo.bookings_by_day(bounds)}
+    return [
+        Day(booked=counts[i].booked, cancelled=counts[i].cancelled, day=day)
+        if i in counts
+        else Day(booked=0, cancelled=0, day=day)
+        for i, day in enumerate(calendar)
+    ]
+
+
+def window_total(days: list[Day]) -> Bookings:
+    """The whole window as one figure: how many of its bookings were cancelled."""
+    return Bookings(sum(d.booked for d in days), sum(d.cancelled for d in days))
+
+
+def slot_utilisation(
+    now: datetime | None = None, days: int = UTILISATION_DAYS, limit: int = TOP
+) -> list[Utilisation]:
+    """Booked / published slots per doctor over the coming `days`, the busiest `limit` doctors."""
+    now = now or utcnow()
+    rows = repo.slot_utilisation(now, now + timedelta(days=days), limit)
+    return [Utilisation(r.full_name, r.specialization, r.published, r.booked) for r in rows]
+
+
+def busiest_specializations(
+    now: datetime | None = None, days: int = BOOKING_DAYS, limit: int = TOP
+) -> list[tuple[str, int]]:
+    """Specializations by appointments booked (and still not cancelled) in the last `days`."""
+    now = now or utcnow()
+    today = now.astimezone(clinic_zone()).date()
+    since = local_day_bounds(today - timedelta(days=days - 1))[0]
+    return repo.bookings_by_specialization(since, limit)

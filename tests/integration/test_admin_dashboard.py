@@ -1,0 +1,216 @@
+"""The usage dashboard: exact figures on a known data set, SVG charts with text alternatives,
+and a fixed number of queries however much data there is."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from app.models import AppointmentStatus
+from app.services import stats
+from tests.helpers import count_queries, table_rows
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a Tuesday; the suite's clinic zone is UTC
+CHARTS = ("bookings", "cancellations", "utilisation", "specializations")
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+def _appointment(make, doctor, patient, start, status, created):
+    slot = make.slot(doctor=doctor, start_at=start)
+    return make.appointment(
+        slot=slot, doctor=doctor, patient=patient, status=status, created_at=created
+    )
+
+
+@pytest.fixture
+def clinic(make, frozen):
+    """Three doctors, three patients, one admin, nine appointments and some free slots."""
+    alpha = make.doctor(user__full_name="Dr Ada Alpha", specialization="Cardiology")
+    beta = make.doctor(user__full_name="Dr Ben Beta", specialization="Dermatology")
+    gamma = make.doctor(user__full_name="Dr Cy Gamma", specialization="Cardiology")
+    p1, p2, p3 = make.patient(), make.patient(), make.patient()
+    admin = make.admin()
+    hours, days = (lambda n: timedelta(hours=n)), (lambda n: timedelta(days=n))
+    S = AppointmentStatus
+    # past: 2 completed, 1 no-show, 1 awaiting an outcome, 1 cancelled
+    _appointment(make, alpha, p1, NOW - days(2), S.COMPLETED, NOW - days(5))
+    _appointment(make, alpha, p2, NOW - days(3), S.COMPLETED, NOW - days(5))
+    _appointment(make, beta, p1, NOW - days(1), S.NO_SHOW, NOW - days(4))
+    _appointment(make, beta, p3, NOW - hours(1), S.BOOKED, NOW - days(2))
+    _appointment(make, gamma, p2, NOW - days(4), S.CANCELLED, NOW - days(10))
+    # future: 3 booked (one beyond the two weeks, booked 40 days ago), 1 cancelled
+    _appointment(make, alpha, p3, NOW + days(1), S.BOOKED, NOW)
+    _appointment(make, alpha, p1, NOW + days(2), S.BOOKED, NOW - days(1))
+    _appointment(make, beta, p2, NOW + days(3), S.CANCELLED, NOW - hours(2))
+    _appointment(make, gamma, p3, NOW + days(20), S.BOOKED, NOW - days(40))
+    # free slots: two and one within the fortnight, one after it, one in the past
+    make.slot(doctor=alpha, start_at=NOW + days(4))
+    make.slot(doctor=alpha, start_at=NOW + days(5))
+    make.slot(doctor=beta, start_at=NOW + days(6))
+    make.slot(doctor=gamma, start_at=NOW + days(15))
+    make.slot(doctor=beta, start_at=NOW - days(1) - hours(2))
+    return admin
+
+
+def _stat(page: str, name: str) -> str:
+    match = re.search(rf'data-stat="{name}">([^<]*)<', page)
+    assert match, name
+    return match.group(1)
+
+
+def test_dashboard_shows_the_exact_figures(client, login_as, clinic):
+    login_as(client, clinic)
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert {
+        name: _stat(page, name)
+        for name in (
+            "doctors",
+            "patients",
+            "upcoming",
+            "completed",
+            "cancelled",
+            "open-slots",
+            "no-shows",
+            "completion-rate",
+            "no-show-rate",
+            "awaiting-outcome",
+        )
+    } == {
+        "doctors": "3",
+        "patients": "3",
+        "upcoming": "3",
+        "completed": "2",
+        "cancelled": "2",
+        "open-slots": "5",
+        "no-shows": "1",
+        "completion-rate": "50.0%",
+        "no-show-rate": "25.0%",
+        "awaiting-outcome": "1",
+    }
+    assert "among the 4 past appointments" in " ".join(page.split())
+
+
+def test_chart_text_alternatives_carry_the_numbers(client, login_as, clinic):
+    login_as(client, clinic)
+    page = client.get("/admin/").get_data(as_text=True)
+
+    bookings = table_rows(page, "data-table", "bookings")
+    assert bookings[0] == ["Day", "Bookings"]
+    assert len(bookings) == 1 + 30
+    assert bookings[1] == ["2026-02-09", "0"]
+    assert [row for row in bookings[1:] if row[1] != "0"] == [
+        ["2026-02-28", "1"],
+        ["2026-03-05", "2"],
+        ["2026-03-06", "1"],
+        ["2026-03-08", "1"],
+        ["2026-03-09", "1"],
+        ["2026-03-10", "2"],
+    ]
+    assert "8 bookings made in the last 30 days" in page
+
+    assert table_rows(page, "data-table", "cancellations")[1:] == [
+        ["2026-02-28", "1", "1", "100.0%"],
+        ["2026-03-05", "2", "0", "0.0%"],
+        ["2026-03-06", "1", "0", "0.0%"],
+        ["2026-03-08", "1", "0", "0.0%"],
+        ["2026-03-09", "1", "0", "0.0%"],
+        ["2026-03-10", "2", "1", "50.0%"],
+    ]
+    text = " ".join(page.split())
+    assert "2 of the 8 bookings made in the last 30 days have been cancelled (25.0%)" in text
+
+    assert table_rows(page, "data-table", "utilisation")[1:] == [
+        ["Dr Ada Alpha", "Cardiology", "2", "4", "50.0%"],
+        ["Dr Ben Beta", "Dermatology", "0", "2", "0.0%"],
+    ]
+    assert table_rows(page, "data-table", "specializations")[1:] == [
+        ["Cardiology", "4"],
+        ["Dermatology", "2"],
+    ]
+
+
+def test_charts_are_server_rendered_svg_without_scripts(client, login_as, clinic):
+    login_as(client, clinic)
+    page = client.get("/admin/").get_data(as_text=True)
+
+    for name in CHARTS:
+        url = f"/admin/charts/{name}.svg"
+        assert re.search(rf'<img [^>]*src="{re.escape(url)}"[^>]*alt="[^"]+"', page), name
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.mimetype == "image/svg+xml"
+        svg = response.get_data(as_text=True)
+        assert "<svg" in svg
+        assert "<script" not in svg
+        assert "xml-stylesheet" not in svg  # nothing fetched from elsewhere
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert "<script" not in page.split("</main>")[0]  # the page itself adds no script
+
+    utilisation = client.get("/admin/charts/utilisation.svg").get_data(as_text=True)
+    assert "Dr Ada Alpha" in utilisation and "50%" in utilisation
+    specializations = client.get("/admin/charts/specializations.svg").get_data(as_text=True)
+    assert "Cardiology" in specializations and "Dermatology" in specializations
+
+
+def test_an_empty_clinic_shows_zeros_and_no_rates(client, make, login_as):
+    login_as(client, make.admin())
+    page = client.get("/admin/").get_data(as_text=True)
+
+    assert _stat(page, "upcoming") == "0"
+    assert _stat(page, "completion-rate") == "—"
+    assert "No slots published for the coming 14 days." in page
+    for name in CHARTS:
+        assert client.get(f"/admin/charts/{name}.svg").status_code == 200
+
+
+def test_days_are_clinic_days(app, make, db, monkeypatch, frozen):
+    """A booking at 23:30 UTC on 9 March is on 9 March in New York (19:30 EDT) but on 10 March
+    in Tokyo (08:30 JST): the day a booking counts on follows CLINIC_TIMEZONE."""
+    doctor, patient = make.doctor(), make.patient()
+    _appointment(
+        make,
+        doctor,
+        patient,
+        NOW + timedelta(days=2),
+        AppointmentStatus.BOOKED,
+        datetime(2026, 3, 9, 23, 30, tzinfo=UTC),
+    )
+    for zone, day in (("America/New_York", "2026-03-09"), ("Asia/Tokyo", "2026-03-10")):
+        monkeypatch.setitem(app.config, "CLINIC_TIMEZONE", zone)
+        counted = [d.day.isoformat() for d in stats.daily_bookings() if d.booked]
+        assert counted == [day], zone
+
+
+def _add_busy_week(make, count: int) -> None:
+    for n in range(count):
+        doctor = make.doctor(specialization=f"Specialty {n}")
+        _appointment(
+            make,
+            doctor,
+            make.patient(),
+            NOW + timedelta(days=1, hours=n),
+            AppointmentStatus.BOOKED,
+            NOW - timedelta(days=n % 30),
+        )
+        make.slot(doctor=doctor, start_at=NOW + timedelta(days=3, hours=n))
+
+
+@pytest.mark.parametrize("url", ["/admin/", *(f"/admin/charts/{name}.svg" for name in CHARTS)])
+def test_query_count_does_not_grow_with_the_data(client, login_as, make, db, clinic, url):
+    login_as(client, clinic)
+    with count_queries(db.engine) as few:
+        assert client.get(url).status_code == 200
+    _add_busy_week(make, 15)
+    with count_queries(db.engine) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
+    assert len(few) <= 8

@@ -1,0 +1,70 @@
+"""Every admin route, read from the app's own URL map, is for admins only."""
+
+import pytest
+from flask import url_for
+
+from app.models import Role, User
+from tests.helpers import url_rules
+
+ADMIN_ROUTES = sorted(
+    (rule.endpoint, method, tuple(sorted(rule.arguments)))
+    for rule in url_rules()
+    if rule.endpoint.startswith("admin.")
+    for method in rule.methods - {"HEAD", "OPTIONS"}
+)
+SAMPLE_ARGUMENTS = {"name": "bookings"}  # user_id is a real user's, so a leak would show
+
+
+def _url(app, endpoint: str, arguments: tuple, user_id: int) -> str:
+    values = {name: SAMPLE_ARGUMENTS.get(name, user_id) for name in arguments}
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def test_the_table_lists_every_admin_page():
+    assert {(endpoint, method) for endpoint, method, _ in ADMIN_ROUTES} == {
+        ("admin.dashboard", "GET"),
+        ("admin.chart", "GET"),
+        ("admin.users", "GET"),
+        ("admin.deactivate_user", "POST"),
+        ("admin.activate_user", "POST"),
+        ("admin.appointments", "GET"),
+        ("admin.appointments_csv", "GET"),
+        ("admin.audit", "GET"),
+    }
+
+
+@pytest.mark.parametrize("role", [Role.DOCTOR, Role.PATIENT])
+@pytest.mark.parametrize(("endpoint", "method", "arguments"), ADMIN_ROUTES)
+def test_non_admins_get_403(app, client, make, login_as, db, role, endpoint, method, arguments):
+    victim = make.patient().user
+    login_as(client, make.user(role=role))
+
+    response = client.open(_url(app, endpoint, arguments, victim.id), method=method)
+
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(User, victim.id).active
+
+
+@pytest.mark.parametrize(("endpoint", "method", "arguments"), ADMIN_ROUTES)
+def test_anonymous_visitors_are_sent_to_login(app, client, make, db, endpoint, method, arguments):
+    victim = make.patient().user
+
+    response = client.open(_url(app, endpoint, arguments, victim.id), method=method)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+    db.session.expire_all()
+    assert db.session.get(User, victim.id).active
+
+
+@pytest.mark.parametrize(("endpoint", "method", "arguments"), ADMIN_ROUTES)
+def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, method, arguments):
+    admin = make.admin()
+    victim = make.patient(user__active=endpoint != "admin.activate_user").user
+    login_as(client, admin)
+
+    response = client.open(_url(app, endpoint, arguments, victim.id), method=method)
+
+    assert response.status_code == (302 if method == "POST" else 200)
