@@ -5,7 +5,7 @@ hand-typed query in psql can rewrite the trail. TRUNCATE fires no row trigger, w
 test suite's cleanup uses. SQLite (development only) has no such guard.
 
 Revision ID: a7658393749b
-Revises: fcbb5c617c33
+Revises: 7ab2d8b27216
 Create Date: 2026-11-22 05:30:36.120800
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7658393749b'
-down_revision = 'fcbb5c617c33'
+down_revision = '7ab2d8b27216'
 branch_labels = None
 depends_on = None
 
