@@ -84,7 +84,9 @@ class AppointmentFactory(BaseFactory):
         model = Appointment
 
     slot = factory.SubFactory(SlotFactory)
-    doctor = factory.SelfAttribute("slot.doctor")
+    # By id, not `slot.doctor`: that relationship is lazy="raise", so a slot passed in by a
+    # test (loaded, not just built) could not hand over its doctor.
+    doctor = factory.LazyAttribute(lambda o: _db.session.get(DoctorProfile, o.slot.doctor_id))
     patient = factory.SubFactory(PatientFactory)
     start_at = factory.SelfAttribute("slot.start_at")
     end_at = factory.SelfAttribute("slot.end_at")

@@ -3,7 +3,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     StringField,
     TextAreaField,
@@ -19,7 +18,12 @@ from wtforms.validators import (
     Regexp,
 )
 
-from app.forms_common import PHONE_PATTERN, date_in_past, not_common_password
+from app.forms_common import (
+    PHONE_PATTERN,
+    SmallIntegerField,
+    date_in_past,
+    not_common_password,
+)
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 
 
@@ -61,7 +65,7 @@ class SignupForm(FlaskForm):
 
 class DoctorSignupForm(SignupForm):
     specialization = StringField("Specialization", validators=[DataRequired(), Length(max=100)])
-    years_of_experience = IntegerField(
+    years_of_experience = SmallIntegerField(
         "Years of experience", validators=[InputRequired(), NumberRange(min=0, max=70)]
     )
     bio = TextAreaField("Short biography (optional)", validators=[Optional(), Length(max=2000)])
