@@ -46,10 +46,11 @@ def page_arg() -> int:
 
 def back_url(default: str) -> str:
     """Where to go after an action: the referring page when it is one of ours, else `default`."""
-    referrer = request.referrer
-    if referrer:
-        parts = urlsplit(referrer)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        if parts.netloc == request.host and is_safe_next(target):
-            return target
+    try:
+        parts = urlsplit(request.referrer or "")
+    except ValueError:  # e.g. "http://[x": not a URL at all
+        return default
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if parts.netloc == request.host and is_safe_next(target):
+        return target
     return default

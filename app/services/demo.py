@@ -6,7 +6,7 @@ from sqlalchemy import exists, select
 
 from app.extensions import db
 from app.models import AvailabilitySlot, Role
-from app.services import accounts, availability, booking, directory
+from app.services import Conflict, accounts, availability, booking, directory
 from app.timeutil import to_local, utcnow
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the developer on purpose
@@ -95,9 +95,16 @@ def seed_schedule(doctors, patients) -> None:
             actor=user,
             now=now,
         )
-        # Every other open slot, each to the next demo patient: nobody holds two appointments.
+        # Every other open slot, each to the next demo patient: nobody books twice.
         for slot in directory.open_slots(doctor.id, now)[1::2][:DEMO_BOOKINGS_PER_DOCTOR]:
-            patient = next(patient_turns, None)
-            if patient is None:
-                return
-            booking.book(patient.patient_profile, slot.id, "Demo booking.", actor=patient, now=now)
+            _book_for_next_free_patient(slot.id, patient_turns, now)
+
+
+def _book_for_next_free_patient(slot_id: int, patient_turns, now) -> None:
+    """Book for the next demo patient; one already busy at that time is passed over."""
+    for user in patient_turns:
+        try:
+            booking.book(user.patient_profile, slot_id, "Demo booking.", actor=user, now=now)
+            return
+        except Conflict:
+            continue

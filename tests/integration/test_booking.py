@@ -253,7 +253,14 @@ def test_patient_cancels_and_the_slot_opens_again(client, db, patient, appointme
 
 @pytest.mark.parametrize(
     "referrer",
-    ["http://evil.example/patient/", "http://localhost//evil.example", "not a url", None],
+    [
+        "http://evil.example/patient/",
+        "http://localhost//evil.example",
+        "http://localhost/\\evil.example",
+        "http://[broken",
+        "not a url",
+        None,
+    ],
 )
 def test_cancel_returns_to_the_dashboard_when_the_referrer_is_not_ours(
     client, db, patient, appointment, referrer

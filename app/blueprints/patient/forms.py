@@ -16,7 +16,7 @@ class DoctorSearchForm(FlaskForm):
 
     q = StringField("Doctor's name", validators=[Optional(), Length(max=MAX_QUERY), plain_text])
     # An unknown specialization (say, from an old link) simply matches no doctor.
-    specialization = SelectField("Specialization", validate_choice=False)
+    specialization = SelectField("Specialization", validate_choice=False, validators=[plain_text])
 
 
 class PatientProfileForm(FlaskForm):
