@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_NOTES = 1000
 SLOT_TAKEN = "Sorry, this slot was just taken by someone else."
 SLOT_GONE = "This slot no longer exists. Please choose another one."
+ALREADY_YOURS = "You have already booked this slot: it is in your appointments."
 DOCTOR_UNAVAILABLE = "This doctor is not taking bookings at the moment."
 
 
@@ -87,7 +88,10 @@ def book(
     check_bookable_time(slot.start_at, now)
     if not db.session.get(DoctorProfile, slot.doctor_id).user.active:
         raise SlotUnavailable(DOCTOR_UNAVAILABLE)
-    if repo.active_appointment_for_slot(slot.id) is not None:
+    holder = repo.active_appointment_for_slot(slot.id)
+    if holder is not None:
+        if holder.patient_id == patient.id:  # a second click on "Confirm", say
+            raise Conflict(ALREADY_YOURS)
         log.info("slot %s already taken; patient %s refused", slot.id, patient.id)
         raise SlotTaken()
 

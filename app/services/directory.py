@@ -16,6 +16,7 @@ from app.repositories import doctors as doctor_repo
 from app.repositories import scheduling as repo
 from app.services import Conflict, NotFound
 from app.services.booking import (
+    ALREADY_YOURS,
     DOCTOR_UNAVAILABLE,
     SLOT_GONE,
     SLOT_TAKEN,
@@ -83,8 +84,8 @@ def slots_by_day(slots: list[AvailabilitySlot]) -> list[tuple[date, list[Availab
     ]
 
 
-def offer(slot_id: int, now: datetime) -> SlotOffer:
-    """The slot, its doctor, and, when it cannot be booked, why and what else is open."""
+def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
+    """The slot, its doctor, and, when `patient_id` cannot book it, why and what else is open."""
     slot = repo.slot_with_doctor(slot_id)
     if slot is None:
         return SlotOffer(None, None, SLOT_GONE)
@@ -93,8 +94,9 @@ def offer(slot_id: int, now: datetime) -> SlotOffer:
         return SlotOffer(slot, doctor, DOCTOR_UNAVAILABLE)
     try:
         check_bookable_time(slot.start_at, now)
-        if repo.booked_slot_ids([slot.id]):
-            raise Conflict(SLOT_TAKEN)
+        holder = repo.active_appointment_for_slot(slot.id)
+        if holder is not None:
+            raise Conflict(ALREADY_YOURS if holder.patient_id == patient_id else SLOT_TAKEN)
     except Conflict as problem:
         return SlotOffer(slot, doctor, problem.message, alternatives(doctor, now))
     return SlotOffer(slot, doctor)

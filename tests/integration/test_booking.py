@@ -112,6 +112,21 @@ def test_a_taken_slot_is_409_with_the_doctors_other_open_slots(client, db, patie
     assert len(active_appointments(db)) == 2
 
 
+def test_booking_the_same_slot_twice_says_it_is_already_yours(client, db, patient, make):
+    slot = make.slot()
+    assert client.post(f"/booking/slots/{slot.id}").status_code == 302
+
+    for response in (
+        client.post(f"/booking/slots/{slot.id}"),
+        client.get(f"/booking/slots/{slot.id}"),
+    ):
+        assert response.status_code == 409
+        body = text_of(response)
+        assert "You have already booked this slot" in body
+        assert "taken by someone else" not in body
+    assert len(active_appointments(db)) == 1
+
+
 def test_a_slot_that_no_longer_exists_is_409(client, db, patient):
     for response in (client.get("/booking/slots/4242"), client.post("/booking/slots/4242")):
         assert response.status_code == 409
@@ -311,6 +326,21 @@ def test_patient_cutoff_boundary(db, make, before_start, allowed):
     else:
         with pytest.raises(booking.CancelRefused):
             booking.cancel(appointment.id, actor=patient.user, now=now)
+    db.session.rollback()
+
+
+def test_cancel_reads_the_locked_row_not_a_stale_copy(app, db, make):
+    appointment = make.appointment()
+    first_admin, second_admin = make.admin(), make.admin()
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.BOOKED
+    with app.app_context():  # another request, with its own session, cancels it meanwhile
+        booking.cancel(appointment.id, actor=first_admin)
+        db.session.commit()
+        db.session.remove()
+
+    # this session still holds the appointment as "booked"; the lock must read it afresh
+    with pytest.raises(booking.CancelRefused, match="already cancelled"):
+        booking.cancel(appointment.id, actor=second_admin)
     db.session.rollback()
 
 

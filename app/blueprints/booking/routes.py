@@ -28,11 +28,11 @@ def slot(slot_id: int):
             db.session.commit()
         except Conflict as error:
             db.session.rollback()
-            offer = directory.offer(slot_id, now)
+            offer = directory.offer(slot_id, patient.id, now)
             return render_template(CONFIRM, form=form, offer=offer, problem=error.message), 409
         flash("Your appointment is booked. A confirmation is on its way by email.", "success")
         return redirect(url_for("patient.dashboard"))
-    offer = directory.offer(slot_id, now)
+    offer = directory.offer(slot_id, patient.id, now)
     if offer.problem:
         status = 409
     else:
