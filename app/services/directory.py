@@ -98,12 +98,6 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
         if holder is not None:
             raise Conflict(ALREADY_YOURS if holder.patient_id == patient_id else SLOT_TAKEN)
     except Conflict as problem:
-        return SlotOffer(slot, doctor, problem.message, alternatives(doctor, now))
+        alternatives = open_slots(doctor.id, now, limit=ALTERNATIVES)
+        return SlotOffer(slot, doctor, problem.message, alternatives)
     return SlotOffer(slot, doctor)
-
-
-def alternatives(doctor: DoctorProfile, now: datetime) -> list[AvailabilitySlot]:
-    """Other open slots of this doctor, offered when a booking cannot happen."""
-    if not doctor.user.active:
-        return []
-    return open_slots(doctor.id, now, limit=ALTERNATIVES)

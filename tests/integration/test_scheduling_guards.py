@@ -58,3 +58,57 @@ def test_route_guard(client, db, make, login_as, role, method, url, expected):
     assert response.status_code == expected[role]
     if role == ANON:
         assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+@pytest.fixture
+def csrf_client(app, database_url):
+    """A client of the same app with CSRF protection on, as in production."""
+    from app import create_app
+    from config import TestingConfig
+
+    return create_app(
+        TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True}
+    ).test_client()
+
+
+def token_in(page: str, before: str) -> str:
+    """The CSRF token of the form that contains `before` (the first token after it)."""
+    return page.split(before, 1)[1].split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def test_scheduling_forms_carry_working_csrf_tokens(csrf_client, db, make, login_as):
+    doctor = make.doctor()
+    patient = make.patient()
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    slot = make.slot(doctor=doctor, start_at=start)
+    login_as(csrf_client, patient.user)
+
+    page = csrf_client.get(f"/booking/slots/{slot.id}").get_data(as_text=True)
+    token = page.split('id="csrf_token" name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert csrf_client.post(f"/booking/slots/{slot.id}").status_code == 400  # no token
+    booked = csrf_client.post(f"/booking/slots/{slot.id}", data={"csrf_token": token})
+    assert booked.status_code == 302
+
+    dashboard = csrf_client.get("/patient/").get_data(as_text=True)
+    cancel_url = "/booking/appointments/" + dashboard.split('action="/booking/appointments/')[1]
+    cancel_url = cancel_url.split('"', 1)[0]
+    cancel_token = token_in(dashboard, f'action="{cancel_url}"')
+    response = csrf_client.post(cancel_url, data={"csrf_token": cancel_token})
+    assert response.status_code == 302
+
+    login_as(csrf_client, doctor.user)
+    page = csrf_client.get("/doctor/availability").get_data(as_text=True)
+    weekly_token = token_in(page, 'action="/doctor/availability/weekly"')
+    weekly = {
+        "start_date": (start + timedelta(days=3)).date().isoformat(),
+        "end_date": (start + timedelta(days=3)).date().isoformat(),
+        "weekdays": [str(d) for d in range(7)],
+        "day_start": "09:00",
+        "day_end": "10:00",
+        "slot_minutes": "30",
+    }
+    assert csrf_client.post("/doctor/availability/weekly", data=weekly).status_code == 400
+    sent = csrf_client.post(
+        "/doctor/availability/weekly", data={**weekly, "csrf_token": weekly_token}
+    )
+    assert sent.status_code == 302
