@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from wtforms import ValidationError
+from wtforms import IntegerField, ValidationError
 
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 
@@ -26,3 +26,25 @@ def date_in_past(form, field) -> None:
         raise ValidationError("The date of birth cannot be in the future.")
     if field.data.year < today.year - 130:
         raise ValidationError("Please check the year of birth.")
+
+
+def plain_text(form, field) -> None:
+    """Refuse control characters (NUL among them, which PostgreSQL cannot store in text)."""
+    if field.data and any(ord(c) < 32 and c not in "\t\r\n" for c in field.data):
+        raise ValidationError("Please remove the special characters from this field.")
+
+
+class SmallIntegerField(IntegerField):
+    """An IntegerField that refuses absurdly long numbers before any validator sees them.
+
+    WTForms' NumberRange calls math.isnan(), which raises OverflowError on an int past the float
+    range (a 400-digit input): without this, such a value is a 500 instead of a field error.
+    """
+
+    MAX_DIGITS = 12
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(str(valuelist[0]).strip().lstrip("+-")) > self.MAX_DIGITS:
+            self.data = None
+            raise ValueError(self.gettext("That number is too large."))
+        super().process_formdata(valuelist)

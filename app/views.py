@@ -1,8 +1,13 @@
-"""Small helpers every view uses: the status of a form page, domain errors shown on forms."""
+"""Small helpers every view uses: the status of a form page, domain errors shown on forms,
+the page number of a list and the page to return to after an action."""
 
-from flask import render_template, request
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+from flask import abort, render_template, request
 
 from app.extensions import db
+from app.security import is_safe_next
 from app.services import DomainError
 
 
@@ -20,3 +25,32 @@ def show_domain_error(error: DomainError, form, template: str, **context):
     else:
         context["form_error"] = error.message
     return render_template(template, form=form, **context), error.status_code
+
+
+MAX_PAGE = 10_000
+# Object ids in URLs: bounded like the INTEGER columns, so an absurd id is a plain 404 and never
+# reaches the database driver (SQLite cannot even bind integers past 64 bits).
+ID = "int(max=2147483647)"
+
+
+def abort_with(error: DomainError) -> NoReturn:
+    """Roll back and answer the error's status; a 409 page shows the error's message."""
+    db.session.rollback()
+    abort(error.status_code, error.message)
+
+
+def page_arg() -> int:
+    """`?page=` as a page number: junk reads as 1, and a huge number cannot overflow OFFSET."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def back_url(default: str) -> str:
+    """Where to go after an action: the referring page when it is one of ours, else `default`."""
+    try:
+        parts = urlsplit(request.referrer or "")
+    except ValueError:  # e.g. "http://[x": not a URL at all
+        return default
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if parts.netloc == request.host and is_safe_next(target):
+        return target
+    return default

@@ -70,3 +70,7 @@ def table_rows(html: str, attribute: str, value: str) -> list[list[str]]:
     parser = _TableParser(attribute, value)
     parser.feed(html)
     return parser.rows
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)

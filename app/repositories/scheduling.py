@@ -7,7 +7,8 @@ partial unique index on appointments is what refuses a double booking.
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -16,15 +17,25 @@ from app.models import (
     AvailabilitySlot,
     DoctorProfile,
     PatientProfile,
+    User,
 )
 from app.timeutil import as_utc
 
 ACTIVE = Appointment.status != AppointmentStatus.CANCELLED
 
 
+def _locked(query: Select) -> Select:
+    """FOR UPDATE, and overwrite any copy already in the session with the row as locked.
+
+    Without populate_existing an object loaded earlier in the transaction keeps its stale
+    attributes (say, status "booked" after another transaction cancelled it).
+    """
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
 def lock_slot(slot_id: int) -> AvailabilitySlot | None:
     return db.session.scalar(
-        select(AvailabilitySlot).where(AvailabilitySlot.id == slot_id).with_for_update()
+        _locked(select(AvailabilitySlot).where(AvailabilitySlot.id == slot_id))
     )
 
 
@@ -32,10 +43,11 @@ def lock_slots(slot_ids: Iterable[int]) -> dict[int, AvailabilitySlot]:
     """Lock several slots in ascending id order, so two movers never deadlock each other."""
     ids = sorted(set(slot_ids))
     rows = db.session.scalars(
-        select(AvailabilitySlot)
-        .where(AvailabilitySlot.id.in_(ids))
-        .order_by(AvailabilitySlot.id)
-        .with_for_update()
+        _locked(
+            select(AvailabilitySlot)
+            .where(AvailabilitySlot.id.in_(ids))
+            .order_by(AvailabilitySlot.id)
+        )
     ).all()
     return {slot.id: slot for slot in rows}
 
@@ -43,7 +55,10 @@ def lock_slots(slot_ids: Iterable[int]) -> dict[int, AvailabilitySlot]:
 def lock_doctor(doctor_id: int) -> DoctorProfile | None:
     """Serialises slot creation per doctor, so two tabs cannot publish overlapping slots."""
     return db.session.scalar(
-        select(DoctorProfile).where(DoctorProfile.id == doctor_id).with_for_update(of=DoctorProfile)
+        select(DoctorProfile)
+        .where(DoctorProfile.id == doctor_id)
+        .with_for_update(of=DoctorProfile)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -53,13 +68,12 @@ def lock_patient(patient_id: int) -> PatientProfile | None:
         select(PatientProfile)
         .where(PatientProfile.id == patient_id)
         .with_for_update(of=PatientProfile)
+        .execution_options(populate_existing=True)
     )
 
 
 def lock_appointment(appointment_id: int) -> Appointment | None:
-    return db.session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-    )
+    return db.session.scalar(_locked(select(Appointment).where(Appointment.id == appointment_id)))
 
 
 def active_appointment_for_slot(slot_id: int) -> Appointment | None:
@@ -139,5 +153,100 @@ def booked_slot_ids(slot_ids: list[int]) -> set[int]:
     return set(
         db.session.scalars(
             select(Appointment.slot_id).where(and_(Appointment.slot_id.in_(slot_ids), ACTIVE))
+        )
+    )
+
+
+def slot_with_doctor(slot_id: int) -> AvailabilitySlot | None:
+    """The slot with its doctor and the doctor's user, in one query (no lock: for display)."""
+    return db.session.scalar(
+        select(AvailabilitySlot)
+        .options(joinedload(AvailabilitySlot.doctor))
+        .where(AvailabilitySlot.id == slot_id)
+    )
+
+
+def doctor_slots(doctor_id: int, now: datetime) -> Select:
+    """A doctor's slots, upcoming ones first (soonest first), then past ones (latest first)."""
+    upcoming = AvailabilitySlot.start_at >= now
+    return (
+        select(AvailabilitySlot)
+        .where(AvailabilitySlot.doctor_id == doctor_id)
+        .order_by(
+            case((upcoming, 0), else_=1),
+            case((upcoming, AvailabilitySlot.start_at)),
+            AvailabilitySlot.start_at.desc(),
+        )
+    )
+
+
+def holders_of_slots(slot_ids: list[int]) -> dict[int, str]:
+    """Slot id → the name of the patient holding it, for a page of slots in one query."""
+    if not slot_ids:
+        return {}
+    rows = db.session.execute(
+        select(Appointment.slot_id, User.full_name)
+        .join(PatientProfile, PatientProfile.id == Appointment.patient_id)
+        .join(User, User.id == PatientProfile.user_id)
+        .where(Appointment.slot_id.in_(slot_ids), ACTIVE)
+    ).all()
+    return dict(rows)
+
+
+def appointments(
+    *, doctor_id: int | None = None, patient_id: int | None = None
+) -> Select[tuple[Appointment]]:
+    """Appointments with both parties (and their users) loaded by the same query."""
+    query = select(Appointment).options(
+        joinedload(Appointment.doctor), joinedload(Appointment.patient)
+    )
+    if doctor_id is not None:
+        query = query.where(Appointment.doctor_id == doctor_id)
+    if patient_id is not None:
+        query = query.where(Appointment.patient_id == patient_id)
+    return query
+
+
+def upcoming(query: Select, now: datetime, *, booked_only: bool = False) -> Select:
+    """Not yet over, soonest first; an appointment in progress still counts as upcoming."""
+    query = query.where(Appointment.end_at > now).order_by(Appointment.start_at, Appointment.id)
+    if booked_only:
+        query = query.where(Appointment.status == AppointmentStatus.BOOKED)
+    return query
+
+
+def past(query: Select, now: datetime) -> Select:
+    return query.where(Appointment.end_at <= now).order_by(
+        Appointment.start_at.desc(), Appointment.id.desc()
+    )
+
+
+def count_booked_between(doctor_id: int, start: datetime, end: datetime) -> int:
+    return db.session.scalar(
+        select(func.count(Appointment.id)).where(
+            Appointment.doctor_id == doctor_id,
+            ACTIVE,
+            Appointment.start_at >= start,
+            Appointment.start_at < end,
+        )
+    )
+
+
+def count_upcoming_booked(doctor_id: int, now: datetime) -> int:
+    return db.session.scalar(
+        select(func.count(Appointment.id)).where(
+            Appointment.doctor_id == doctor_id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.end_at > now,
+        )
+    )
+
+
+def count_open_future_slots(doctor_id: int, now: datetime) -> int:
+    return db.session.scalar(
+        select(func.count(AvailabilitySlot.id)).where(
+            AvailabilitySlot.doctor_id == doctor_id,
+            AvailabilitySlot.start_at > now,
+            slot_is_open(),
         )
     )

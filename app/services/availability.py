@@ -15,12 +15,19 @@ from app.models import AvailabilitySlot, DoctorProfile, User
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound
 from app.services.audit import AuditKind, record
-from app.timeutil import NonexistentLocalTime, clinic_zone, local_to_utc, utcnow
+from app.timeutil import (
+    NonexistentLocalTime,
+    clinic_zone,
+    local_day_bounds,
+    local_to_utc,
+    utcnow,
+)
 
 MIN_SLOT_MINUTES = 5
 MAX_SLOT_MINUTES = 8 * 60
 MAX_TEMPLATE_DAYS = 90
 MAX_TEMPLATE_SLOTS = 2000
+MAX_DAYS_AHEAD = 366  # how far ahead a doctor may publish; also keeps dates far from year 9999
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,15 @@ def _check_length(start: datetime, end: datetime, field: str = "end_time") -> No
         )
 
 
+def _clinic_today(now: datetime) -> date:
+    return now.astimezone(clinic_zone()).date()
+
+
+def _check_not_too_far(day: date, now: datetime, field: str) -> None:
+    if day > _clinic_today(now) + timedelta(days=MAX_DAYS_AHEAD):
+        raise DomainError(f"Slots can be published up to {MAX_DAYS_AHEAD} days ahead.", field=field)
+
+
 def create_slot(
     doctor: DoctorProfile,
     day: date,
@@ -51,11 +67,17 @@ def create_slot(
 ) -> AvailabilitySlot:
     """Publish one slot; refuses the past, impossible times and overlaps with the doctor's own."""
     now = now or utcnow()
+    _check_not_too_far(day, now, "date")
+    if day < _clinic_today(now):
+        raise DomainError("That date has already passed.", field="date")
     try:
         start = local_to_utc(day, start_time)
         end = local_to_utc(day, end_time)
     except NonexistentLocalTime as error:
-        raise DomainError(f"{error} in {clinic_zone().key} (a clock change).") from None
+        raise DomainError(
+            f"{error} in {clinic_zone().key}: the clocks change that night. "
+            "Please choose another time."
+        ) from None
     _check_length(start, end)
     if start <= now:
         raise DomainError("That time has already passed.", field="start_time")
@@ -87,12 +109,15 @@ def create_weekly(
 ) -> WeeklyResult:
     """Fill a date range with back-to-back slots on the chosen weekdays.
 
-    Slots that would overlap existing ones, lie in the past or fall into a DST gap are skipped
-    and counted, never an error: the doctor sees how many were created and skipped.
+    Slots that would overlap existing ones, lie in the past or fall into a DST change are
+    skipped and counted, never an error: the doctor sees how many were created and skipped.
     """
     now = now or utcnow()
     if end_date < start_date:
         raise DomainError("The end date must not be before the start date.", field="end_date")
+    _check_not_too_far(end_date, now, "end_date")
+    if end_date < _clinic_today(now):
+        raise DomainError("That period has already passed.", field="end_date")
     if (end_date - start_date).days + 1 > MAX_TEMPLATE_DAYS:
         raise DomainError(
             f"A template covers at most {MAX_TEMPLATE_DAYS} days at a time.", field="end_date"
@@ -125,8 +150,9 @@ def create_weekly(
         )
 
     repo.lock_doctor(doctor.id)
-    window_start = local_to_utc(start_date, time(0))
-    window_end = local_to_utc(end_date + timedelta(days=1), time(0))
+    # Day bounds, not local_to_utc(day, 00:00): in some zones midnight itself is skipped by DST.
+    window_start = local_day_bounds(start_date)[0]
+    window_end = local_day_bounds(end_date)[1]
     taken = [
         (s.start_at, s.end_at)
         for s in repo.doctor_slots_between(doctor.id, window_start, window_end)
@@ -140,7 +166,12 @@ def create_weekly(
         except NonexistentLocalTime:
             skipped += 1
             continue
-        if start <= now or any(start < t_end and end > t_start for t_start, t_end in taken):
+        if (
+            start <= now
+            # Across a fall-back hour a wall-clock slot lasts longer than asked: leave it out.
+            or end - start != timedelta(minutes=slot_minutes)
+            or any(start < t_end and end > t_start for t_start, t_end in taken)
+        ):
             skipped += 1
             continue
         taken.append((start, end))

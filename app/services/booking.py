@@ -16,6 +16,7 @@ from app.models import (
     Appointment,
     AppointmentStatus,
     AvailabilitySlot,
+    DoctorProfile,
     PatientProfile,
     Role,
     User,
@@ -28,11 +29,15 @@ from app.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 MAX_NOTES = 1000
+SLOT_TAKEN = "Sorry, this slot was just taken by someone else."
+SLOT_GONE = "This slot no longer exists. Please choose another one."
+ALREADY_YOURS = "You have already booked this slot: it is in your appointments."
+DOCTOR_UNAVAILABLE = "This doctor is not taking bookings at the moment."
 
 
 class SlotTaken(Conflict):
     def __init__(self):
-        super().__init__("Sorry, this slot was just taken by someone else.")
+        super().__init__(SLOT_TAKEN)
 
 
 class SlotUnavailable(Conflict):
@@ -80,9 +85,14 @@ def book(
     notes = (notes or "").strip()[:MAX_NOTES] or None
     slot = repo.lock_slot(slot_id)
     if slot is None:
-        raise SlotUnavailable("This slot no longer exists. Please choose another one.")
+        raise SlotUnavailable(SLOT_GONE)
     check_bookable_time(slot.start_at, now)
-    if repo.active_appointment_for_slot(slot.id) is not None:
+    if not db.session.get(DoctorProfile, slot.doctor_id).user.active:
+        raise SlotUnavailable(DOCTOR_UNAVAILABLE)
+    holder = repo.active_appointment_for_slot(slot.id)
+    if holder is not None:
+        if holder.patient_id == patient.id:  # a second click on "Confirm", say
+            raise Conflict(ALREADY_YOURS)
         log.info("slot %s already taken; patient %s refused", slot.id, patient.id)
         raise SlotTaken()
 
@@ -124,17 +134,39 @@ def can_manage(appointment: Appointment, user: User) -> bool:
     return False
 
 
-def check_patient_cutoff(appointment: Appointment, actor: User, now: datetime, verb: str) -> None:
-    """Patients cannot cancel or move inside the cut-off; doctors and admins can."""
-    if actor.role != Role.PATIENT:
-        return
+def _cutoff_message(verb: str) -> str:
     hours = current_app.config["PATIENT_CANCEL_CUTOFF_HOURS"]
-    if appointment.start_at - now < timedelta(hours=hours):
-        phone = current_app.config["CLINIC_PHONE"]
-        raise CancelRefused(
-            f"Appointments can only be {verb} online up to {hours} hours before they start. "
-            f"Please call the front desk on {phone}."
-        )
+    phone = current_app.config["CLINIC_PHONE"]
+    return (
+        f"Appointments can only be {verb} online up to {hours} hours before they start. "
+        f"Please call the front desk on {phone}."
+    )
+
+
+def inside_patient_cutoff(appointment: Appointment, actor: User, now: datetime) -> bool:
+    """Patients cannot cancel or move inside the cut-off; doctors and admins can."""
+    hours = current_app.config["PATIENT_CANCEL_CUTOFF_HOURS"]
+    return actor.role == Role.PATIENT and appointment.start_at - now < timedelta(hours=hours)
+
+
+def check_patient_cutoff(appointment: Appointment, actor: User, now: datetime, verb: str) -> None:
+    if inside_patient_cutoff(appointment, actor, now):
+        raise CancelRefused(_cutoff_message(verb))
+
+
+def cancel_refusal(appointment: Appointment, actor: User, now: datetime) -> str | None:
+    """Why `actor` may not cancel this appointment now, or None when they may.
+
+    One rule for the cancel itself and for the pages deciding where to show a cancel button.
+    Ownership is not checked here: `cancel` hides other people's appointments behind a 404.
+    """
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return "This appointment is already cancelled."
+    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+        return "This appointment has already started or taken place."
+    if inside_patient_cutoff(appointment, actor, now):
+        return _cutoff_message("cancelled")
+    return None
 
 
 def cancel(appointment_id: int, *, actor: User, now: datetime | None = None) -> Appointment:
@@ -143,11 +175,9 @@ def cancel(appointment_id: int, *, actor: User, now: datetime | None = None) -> 
     appointment = repo.lock_appointment(appointment_id)
     if appointment is None or not can_manage(appointment, actor):
         raise NotFound("That appointment does not exist.")
-    if appointment.status == AppointmentStatus.CANCELLED:
-        raise CancelRefused("This appointment is already cancelled.")
-    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
-        raise CancelRefused("This appointment has already started or taken place.")
-    check_patient_cutoff(appointment, actor, now, "cancelled")
+    refusal = cancel_refusal(appointment, actor, now)
+    if refusal is not None:
+        raise CancelRefused(refusal)
 
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = now

@@ -1,8 +1,13 @@
 """Demo data for `flask seed-demo` and `make run`: safe to run again, it only fills gaps."""
 
+from datetime import time, timedelta
+
+from sqlalchemy import exists, select
+
 from app.extensions import db
-from app.models import Role
-from app.services import accounts
+from app.models import AvailabilitySlot, Role
+from app.services import Conflict, accounts, availability, booking, directory
+from app.timeutil import to_local, utcnow
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the developer on purpose
 
@@ -69,6 +74,46 @@ def seed() -> list[tuple[str, str]]:
     return logins
 
 
+DEMO_WEEKDAYS = [0, 1, 2, 3, 4]
+DEMO_DAY = (time(9), time(12))
+DEMO_SLOT_MINUTES = 30
+DEMO_BOOKINGS_PER_DOCTOR = 2
+
+
 def seed_schedule(doctors, patients) -> None:
-    """A week of slots per doctor and a few bookings: added by the scheduling feature."""
-    return None
+    """A week of slots per doctor (weekdays 09:00-12:00, from tomorrow) and a few bookings.
+
+    Goes through the availability and booking services, so demo data obeys the real rules.
+    A doctor who already has slots is left alone: running the seed again changes nothing.
+    """
+    now = utcnow()
+    tomorrow = to_local(now).date() + timedelta(days=1)
+    patient_turns = iter(patients)
+    for user in doctors:
+        doctor = user.doctor_profile
+        if db.session.scalar(select(exists().where(AvailabilitySlot.doctor_id == doctor.id))):
+            continue
+        availability.create_weekly(
+            doctor,
+            start_date=tomorrow,
+            end_date=tomorrow + timedelta(days=6),
+            weekdays=DEMO_WEEKDAYS,
+            day_start=DEMO_DAY[0],
+            day_end=DEMO_DAY[1],
+            slot_minutes=DEMO_SLOT_MINUTES,
+            actor=user,
+            now=now,
+        )
+        # Every other open slot, each to the next demo patient: nobody books twice.
+        for slot in directory.open_slots(doctor.id, now)[1::2][:DEMO_BOOKINGS_PER_DOCTOR]:
+            _book_for_next_free_patient(slot.id, patient_turns, now)
+
+
+def _book_for_next_free_patient(slot_id: int, patient_turns, now) -> None:
+    """Book for the next demo patient; one already busy at that time is passed over."""
+    for user in patient_turns:
+        try:
+            booking.book(user.patient_profile, slot_id, "Demo booking.", actor=user, now=now)
+            return
+        except Conflict:
+            continue

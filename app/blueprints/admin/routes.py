@@ -11,6 +11,7 @@ from app.repositories import admin as lists
 from app.security import client_ip, is_safe_next
 from app.services import DomainError, accounts, stats
 from app.timeutil import local_today, utcnow
+from app.views import ID
 from app.web_security import talisman
 
 # The SVG is its own document: it may use the styles pygal writes inside it, and nothing else.
@@ -75,12 +76,12 @@ def _set_active(user_id: int, active: bool):
     return redirect(back if is_safe_next(back) else url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post(f"/users/<{ID}:user_id>/deactivate")
 def deactivate_user(user_id: int):
     return _set_active(user_id, active=False)
 
 
-@bp.post("/users/<int:user_id>/activate")
+@bp.post(f"/users/<{ID}:user_id>/activate")
 def activate_user(user_id: int):
     return _set_active(user_id, active=True)
 

@@ -3,7 +3,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     StringField,
     TextAreaField,
@@ -19,7 +18,13 @@ from wtforms.validators import (
     Regexp,
 )
 
-from app.forms_common import PHONE_PATTERN, date_in_past, not_common_password
+from app.forms_common import (
+    PHONE_PATTERN,
+    SmallIntegerField,
+    date_in_past,
+    not_common_password,
+    plain_text,
+)
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 
 
@@ -36,10 +41,10 @@ def password_field(label: str = "Password") -> PasswordField:
 
 
 class SignupForm(FlaskForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), plain_text])
     email = EmailField(
         "Email",
-        validators=[DataRequired(), Email(), Length(max=254)],
+        validators=[DataRequired(), Email(), Length(max=254), plain_text],
         render_kw={"autocomplete": "email"},
     )
     password = password_field()
@@ -60,24 +65,32 @@ class SignupForm(FlaskForm):
 
 
 class DoctorSignupForm(SignupForm):
-    specialization = StringField("Specialization", validators=[DataRequired(), Length(max=100)])
-    years_of_experience = IntegerField(
+    specialization = StringField(
+        "Specialization", validators=[DataRequired(), Length(max=100), plain_text]
+    )
+    years_of_experience = SmallIntegerField(
         "Years of experience", validators=[InputRequired(), NumberRange(min=0, max=70)]
     )
-    bio = TextAreaField("Short biography (optional)", validators=[Optional(), Length(max=2000)])
+    bio = TextAreaField(
+        "Short biography (optional)", validators=[Optional(), Length(max=2000), plain_text]
+    )
 
 
 class PatientSignupForm(SignupForm):
     date_of_birth = DateField("Date of birth (optional)", validators=[Optional(), date_in_past])
-    address = StringField("Address (optional)", validators=[Optional(), Length(max=300)])
+    address = StringField(
+        "Address (optional)", validators=[Optional(), Length(max=300), plain_text]
+    )
     emergency_contact = StringField(
-        "Emergency contact (optional)", validators=[Optional(), Length(max=200)]
+        "Emergency contact (optional)", validators=[Optional(), Length(max=200), plain_text]
     )
 
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "email"}
+        "Email",
+        validators=[DataRequired(), Length(max=254), plain_text],
+        render_kw={"autocomplete": "email"},
     )
     password = PasswordField(
         "Password",

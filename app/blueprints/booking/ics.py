@@ -9,9 +9,10 @@ from app.models import Appointment, DoctorProfile, PatientProfile
 from app.security import owned_or_404
 from app.services import ical
 from app.services.booking import can_manage
+from app.views import ID
 
 
-@bp.get("/appointments/<int:appointment_id>.ics")
+@bp.get(f"/appointments/<{ID}:appointment_id>.ics")
 def appointment_ics(appointment_id: int):
     appointment = db.session.get(Appointment, appointment_id)
     owned_or_404(appointment, appointment is not None and can_manage(appointment, current_user))

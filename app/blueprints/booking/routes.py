@@ -1,3 +1,52 @@
-"""Booking routes arrive with the scheduling feature."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from app.blueprints.booking import bp  # noqa: F401
+from app.blueprints.booking import bp
+from app.blueprints.booking.forms import BookingForm
+from app.blueprints.main.routes import dashboard_url
+from app.extensions import db
+from app.models import Role
+from app.security import owned_or_404, roles_allowed
+from app.services import Conflict, DomainError, booking, directory
+from app.timeutil import utcnow
+from app.views import ID, abort_with, back_url
+
+CONFIRM = "booking/confirm.html"
+
+
+@bp.route(f"/slots/<{ID}:slot_id>", methods=["GET", "POST"])
+@roles_allowed(Role.PATIENT)
+def slot(slot_id: int):
+    """Confirm and book. Whatever stops the booking answers 409 with the reason and, when the
+    doctor is known, their other open slots."""
+    patient = owned_or_404(current_user.patient_profile, True)
+    form = BookingForm()
+    now = utcnow()
+    if form.validate_on_submit():
+        try:
+            booking.book(patient, slot_id, form.notes.data, actor=current_user, now=now)
+            db.session.commit()
+        except Conflict as error:
+            db.session.rollback()
+            offer = directory.offer(slot_id, patient.id, now)
+            return render_template(CONFIRM, form=form, offer=offer, problem=error.message), 409
+        flash("Your appointment is booked. A confirmation is on its way by email.", "success")
+        return redirect(url_for("patient.dashboard"))
+    offer = directory.offer(slot_id, patient.id, now)
+    if offer.problem:
+        status = 409
+    else:
+        status = 400 if request.method == "POST" else 200
+    return render_template(CONFIRM, form=form, offer=offer, problem=offer.problem), status
+
+
+@bp.post(f"/appointments/<{ID}:appointment_id>/cancel")
+def cancel(appointment_id: int):
+    """By the appointment's patient, its doctor or an admin; anyone else meets a 404."""
+    try:
+        booking.cancel(appointment_id, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    flash("The appointment has been cancelled and its time is open for booking again.", "success")
+    return redirect(back_url(dashboard_url(current_user)))

@@ -1,9 +1,160 @@
-from flask import render_template
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.doctor import bp
+from app.blueprints.doctor.forms import DoctorProfileForm, SlotForm, WeeklyForm
+from app.extensions import db
+from app.models import DoctorProfile
+from app.security import owned_or_404
+from app.services import DomainError, agenda, profiles
+from app.services import availability as availability_service
+from app.timeutil import utcnow
+from app.views import ID, abort_with, back_url, form_status, page_arg, show_domain_error
+
+AVAILABILITY = "doctor/availability.html"
+
+
+def _me() -> DoctorProfile:
+    """The signed-in doctor's profile (an account without one has nothing to show here)."""
+    return owned_or_404(current_user.doctor_profile, True)
 
 
 @bp.get("/")
 def dashboard():
-    return render_template("doctor/dashboard.html", profile=current_user.doctor_profile)
+    profile = current_user.doctor_profile
+    now = utcnow()
+    summary = agenda.doctor_summary(profile, now) if profile else None
+    cancellable = agenda.cancellable_ids(summary.upcoming, current_user, now) if summary else set()
+    return render_template(
+        "doctor/dashboard.html", profile=profile, summary=summary, cancellable=cancellable
+    )
+
+
+def _availability_page(doctor: DoctorProfile, slot_form, weekly_form, posted: str | None):
+    """What the availability page shows besides its two forms: the doctor's slots."""
+    slots = agenda.doctor_slots_page(
+        doctor, now=utcnow(), page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
+    )
+    return {"slot_form": slot_form, "weekly_form": weekly_form, "slots": slots, "posted": posted}
+
+
+@bp.route("/availability", methods=["GET", "POST"])
+def availability():
+    doctor = _me()
+    form = SlotForm()
+    weekly = WeeklyForm(formdata=None)
+    if form.validate_on_submit():
+        try:
+            availability_service.create_slot(
+                doctor,
+                form.date.data,
+                form.start_time.data,
+                form.end_time.data,
+                actor=current_user,
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(
+                error, form, AVAILABILITY, **_availability_page(doctor, form, weekly, "slot")
+            )
+        flash("Slot published.", "success")
+        return redirect(url_for(".availability"))
+    context = _availability_page(doctor, form, weekly, "slot" if form.errors else None)
+    return render_template(AVAILABILITY, **context), form_status(form)
+
+
+@bp.post("/availability/weekly")
+def availability_weekly():
+    doctor = _me()
+    form = WeeklyForm()
+    single = SlotForm(formdata=None)
+    if form.validate_on_submit():
+        try:
+            result = availability_service.create_weekly(
+                doctor,
+                start_date=form.start_date.data,
+                end_date=form.end_date.data,
+                weekdays=form.weekdays.data,
+                day_start=form.day_start.data,
+                day_end=form.day_end.data,
+                slot_minutes=form.slot_minutes.data,
+                actor=current_user,
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(
+                error, form, AVAILABILITY, **_availability_page(doctor, single, form, "weekly")
+            )
+        flash(
+            f"Created {result.created} slots, skipped {result.skipped} "
+            "(overlapping or in the past).",
+            "success",
+        )
+        return redirect(url_for(".availability"))
+    return render_template(AVAILABILITY, **_availability_page(doctor, single, form, "weekly")), 400
+
+
+@bp.post(f"/availability/<{ID}:slot_id>/delete")
+def delete_slot(slot_id: int):
+    doctor = _me()
+    try:
+        availability_service.delete_slot(doctor, slot_id, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    flash("Slot deleted.", "success")
+    return redirect(back_url(url_for(".availability")))
+
+
+@bp.get("/appointments")
+def appointments():
+    doctor = _me()
+    when = request.args.get("when")
+    when = when if when in agenda.WHEN else "upcoming"
+    now = utcnow()
+    pagination = agenda.appointments_page(
+        when=when,
+        now=now,
+        page=page_arg(),
+        per_page=current_app.config["PAGE_SIZE"],
+        doctor=doctor,
+    )
+    return render_template(
+        "doctor/appointments.html",
+        pagination=pagination,
+        when=when,
+        cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    doctor = current_user.doctor_profile
+    if request.method == "GET":
+        form = DoctorProfileForm(
+            data={
+                "full_name": current_user.full_name,
+                "phone": current_user.phone,
+                "specialization": doctor.specialization if doctor else "",
+                "years_of_experience": doctor.years_of_experience if doctor else 0,
+                "bio": doctor.bio if doctor else "",
+            }
+        )
+    else:
+        form = DoctorProfileForm()
+    if form.validate_on_submit():
+        try:
+            profiles.update_doctor(
+                current_user,
+                full_name=form.full_name.data,
+                specialization=form.specialization.data,
+                years_of_experience=form.years_of_experience.data,
+                bio=form.bio.data,
+                phone=form.phone.data,
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "doctor/profile.html")
+        flash("Your profile has been saved.", "success")
+        return redirect(url_for(".profile"))
+    return render_template("doctor/profile.html", form=form), form_status(form)

@@ -1,9 +1,112 @@
-from flask import render_template
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from app.blueprints.patient import bp
+from app.blueprints.patient.forms import DoctorSearchForm, PatientProfileForm
+from app.extensions import db
+from app.models import PatientProfile
+from app.security import owned_or_404
+from app.services import DomainError, NotFound, agenda, directory, profiles
+from app.timeutil import utcnow
+from app.views import ID, form_status, page_arg, show_domain_error
+
+
+def _me() -> PatientProfile:
+    """The signed-in patient's profile (an account without one has nothing to show here)."""
+    return owned_or_404(current_user.patient_profile, True)
 
 
 @bp.get("/")
 def dashboard():
-    return render_template("patient/dashboard.html", profile=current_user.patient_profile)
+    profile = current_user.patient_profile
+    now = utcnow()
+    upcoming = agenda.patient_upcoming(profile, now) if profile else []
+    return render_template(
+        "patient/dashboard.html",
+        profile=profile,
+        upcoming=upcoming,
+        cancellable=agenda.cancellable_ids(upcoming, current_user, now),
+    )
+
+
+@bp.get("/doctors")
+def doctors():
+    form = DoctorSearchForm(request.args)
+    form.specialization.choices = [SelectChoice("", "All specializations")] + [
+        SelectChoice(name) for name in directory.specializations()
+    ]
+    if not form.validate():
+        return render_template("patient/doctors.html", form=form, page=None), 400
+    page = directory.search_doctors(
+        (form.q.data or "").strip(),
+        form.specialization.data,
+        page=page_arg(),
+        per_page=current_app.config["PAGE_SIZE"],
+        now=utcnow(),
+    )
+    return render_template("patient/doctors.html", form=form, page=page)
+
+
+@bp.get(f"/doctors/<{ID}:doctor_id>")
+def doctor_detail(doctor_id: int):
+    try:
+        doctor = directory.bookable_doctor(doctor_id)
+    except NotFound:
+        abort(404)
+    days = directory.slots_by_day(directory.open_slots(doctor.id, utcnow()))
+    return render_template("patient/doctor_detail.html", doctor=doctor, days=days)
+
+
+@bp.get("/appointments")
+def appointments():
+    patient = _me()
+    when = request.args.get("when")
+    when = when if when in agenda.WHEN else "upcoming"
+    now = utcnow()
+    pagination = agenda.appointments_page(
+        when=when,
+        now=now,
+        page=page_arg(),
+        per_page=current_app.config["PAGE_SIZE"],
+        patient=patient,
+    )
+    return render_template(
+        "patient/appointments.html",
+        pagination=pagination,
+        when=when,
+        cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    patient = current_user.patient_profile
+    if request.method == "GET":
+        form = PatientProfileForm(
+            data={
+                "full_name": current_user.full_name,
+                "phone": current_user.phone,
+                "date_of_birth": patient.date_of_birth if patient else None,
+                "address": patient.address if patient else "",
+                "emergency_contact": patient.emergency_contact if patient else "",
+            }
+        )
+    else:
+        form = PatientProfileForm()
+    if form.validate_on_submit():
+        try:
+            profiles.update_patient(
+                current_user,
+                full_name=form.full_name.data,
+                date_of_birth=form.date_of_birth.data,
+                phone=form.phone.data,
+                address=form.address.data,
+                emergency_contact=form.emergency_contact.data,
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "patient/profile.html")
+        flash("Your profile has been saved.", "success")
+        return redirect(url_for(".profile"))
+    return render_template("patient/profile.html", form=form), form_status(form)

@@ -1,0 +1,113 @@
+from datetime import time, timedelta
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.forms_common import PHONE_PATTERN, SmallIntegerField, plain_text
+from app.services import availability, profiles
+from app.timeutil import local_today
+
+WEEKDAYS = [
+    SelectChoice(number, name)
+    for number, name in enumerate(
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    )
+]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as checkboxes (the forms macro renders it as a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def date_field(label: str, default=None) -> DateField:
+    return DateField(
+        label,
+        validators=[InputRequired()],
+        default=default,
+        invalid_value_message="Use the format YYYY-MM-DD.",
+    )
+
+
+def time_field(label: str, default: time | None = None) -> TimeField:
+    """HH:MM, or HH:MM:SS as some browsers send it."""
+    return TimeField(
+        label,
+        validators=[InputRequired()],
+        default=default,
+        format=["%H:%M", "%H:%M:%S"],
+        invalid_value_message="Use the format HH:MM (24-hour clock).",
+    )
+
+
+def _tomorrow():
+    return local_today() + timedelta(days=1)
+
+
+def _week_from_tomorrow():
+    return local_today() + timedelta(days=7)
+
+
+class SlotForm(FlaskForm):
+    date = date_field("Date")
+    start_time = time_field("Start time")
+    end_time = time_field("End time")
+
+
+class WeeklyForm(FlaskForm):
+    start_date = date_field("From", default=_tomorrow)
+    end_date = date_field("To (inclusive)", default=_week_from_tomorrow)
+    weekdays = MultiCheckboxField(
+        "Weekdays",
+        choices=WEEKDAYS,
+        coerce=int,
+        default=[0, 1, 2, 3, 4],
+        validators=[DataRequired(message="Choose at least one weekday.")],
+    )
+    day_start = time_field("Day starts at", default=time(9))
+    day_end = time_field("Day ends at", default=time(17))
+    slot_minutes = SmallIntegerField(
+        "Minutes per slot",
+        default=30,
+        validators=[
+            InputRequired(),
+            NumberRange(min=availability.MIN_SLOT_MINUTES, max=availability.MAX_SLOT_MINUTES),
+        ],
+    )
+
+
+class DoctorProfileForm(FlaskForm):
+    full_name = StringField(
+        "Full name", validators=[DataRequired(), Length(max=profiles.MAX_NAME), plain_text]
+    )
+    specialization = StringField(
+        "Specialization",
+        validators=[DataRequired(), Length(max=profiles.MAX_SPECIALIZATION), plain_text],
+    )
+    years_of_experience = SmallIntegerField(
+        "Years of experience",
+        validators=[InputRequired(), NumberRange(min=0, max=profiles.MAX_YEARS)],
+    )
+    bio = TextAreaField(
+        "Short biography", validators=[Optional(), Length(max=profiles.MAX_BIO), plain_text]
+    )
+    phone = StringField(
+        "Phone",
+        validators=[
+            Optional(),
+            Length(max=profiles.MAX_PHONE),
+            Regexp(PHONE_PATTERN, message="Digits, spaces and + ( ) - . only."),
+        ],
+        render_kw={"autocomplete": "tel"},
+    )

@@ -1,0 +1,46 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from app.forms_common import PHONE_PATTERN, date_in_past, plain_text
+from app.services import profiles
+
+MAX_QUERY = 100
+
+
+class DoctorSearchForm(FlaskForm):
+    """The GET search on the doctor list: no CSRF (nothing changes), choices set by the view."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Doctor's name", validators=[Optional(), Length(max=MAX_QUERY), plain_text])
+    # An unknown specialization (say, from an old link) simply matches no doctor.
+    specialization = SelectField("Specialization", validate_choice=False, validators=[plain_text])
+
+
+class PatientProfileForm(FlaskForm):
+    full_name = StringField(
+        "Full name", validators=[DataRequired(), Length(max=profiles.MAX_NAME), plain_text]
+    )
+    date_of_birth = DateField(
+        "Date of birth",
+        validators=[Optional(), date_in_past],
+        invalid_value_message="Use the format YYYY-MM-DD.",
+    )
+    phone = StringField(
+        "Phone",
+        validators=[
+            Optional(),
+            Length(max=profiles.MAX_PHONE),
+            Regexp(PHONE_PATTERN, message="Digits, spaces and + ( ) - . only."),
+        ],
+        render_kw={"autocomplete": "tel"},
+    )
+    address = StringField(
+        "Address", validators=[Optional(), Length(max=profiles.MAX_ADDRESS), plain_text]
+    )
+    emergency_contact = StringField(
+        "Emergency contact",
+        validators=[Optional(), Length(max=profiles.MAX_EMERGENCY_CONTACT), plain_text],
+    )

@@ -1,0 +1,84 @@
+"""The lists doctors and patients read: their appointments, a doctor's slots, dashboard counts.
+
+Each function loads what its page shows in a fixed number of queries, however long the list.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_sqlalchemy.pagination import Pagination
+
+from app.extensions import db
+from app.models import Appointment, DoctorProfile, PatientProfile, User
+from app.repositories import scheduling as repo
+from app.services.booking import cancel_refusal
+from app.timeutil import local_day_bounds, to_local
+
+DASHBOARD_ITEMS = 10
+WHEN = ("upcoming", "past")
+
+
+@dataclass(frozen=True)
+class DoctorSummary:
+    upcoming: list[Appointment]
+    upcoming_count: int
+    open_slots: int
+    this_week: int
+
+
+@dataclass(frozen=True)
+class SlotPage:
+    pagination: Pagination
+    holders: dict[int, str]  # slot id -> the name of the patient holding it
+
+
+def cancellable_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
+    """The appointments on a page that `actor` may cancel now: where to show a cancel button."""
+    return {a.id for a in appointments if cancel_refusal(a, actor, now) is None}
+
+
+def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
+    """The doctor dashboard: the next appointments and three counts ("this week" is clinic-local,
+    Monday to Sunday)."""
+    today = to_local(now).date()
+    monday = today - timedelta(days=today.weekday())
+    week_start = local_day_bounds(monday)[0]
+    week_end = local_day_bounds(monday + timedelta(days=6))[1]
+    query = repo.upcoming(repo.appointments(doctor_id=doctor.id), now, booked_only=True)
+    return DoctorSummary(
+        upcoming=list(db.session.scalars(query.limit(DASHBOARD_ITEMS))),
+        upcoming_count=repo.count_upcoming_booked(doctor.id, now),
+        open_slots=repo.count_open_future_slots(doctor.id, now),
+        this_week=repo.count_booked_between(doctor.id, week_start, week_end),
+    )
+
+
+def patient_upcoming(patient: PatientProfile, now: datetime) -> list[Appointment]:
+    query = repo.upcoming(repo.appointments(patient_id=patient.id), now, booked_only=True)
+    return list(db.session.scalars(query.limit(DASHBOARD_ITEMS)))
+
+
+def appointments_page(
+    *,
+    when: str,
+    now: datetime,
+    page: int,
+    per_page: int,
+    doctor: DoctorProfile | None = None,
+    patient: PatientProfile | None = None,
+) -> Pagination:
+    """Upcoming (soonest first) or past (latest first) appointments of a doctor or a patient,
+    every status included so that cancelled ones stay visible."""
+    query = repo.appointments(
+        doctor_id=doctor.id if doctor else None, patient_id=patient.id if patient else None
+    )
+    query = repo.past(query, now) if when == "past" else repo.upcoming(query, now)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def doctor_slots_page(doctor: DoctorProfile, *, now: datetime, page: int, per_page: int):
+    """The doctor's own slots, upcoming first, with who holds each booked one."""
+    pagination = db.paginate(
+        repo.doctor_slots(doctor.id, now), page=page, per_page=per_page, error_out=False
+    )
+    return SlotPage(pagination, repo.holders_of_slots([s.id for s in pagination.items]))

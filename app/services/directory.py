@@ -1,0 +1,103 @@
+"""What a patient sees before booking: the doctor directory and a doctor's open slots.
+
+The open slots of a doctor are computed in one place (`open_slots`), whether for the doctor's
+page or for the alternatives offered when a booking cannot happen.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import groupby
+
+from flask_sqlalchemy.pagination import Pagination
+
+from app.extensions import db
+from app.models import AvailabilitySlot, DoctorProfile
+from app.repositories import doctors as doctor_repo
+from app.repositories import scheduling as repo
+from app.services import Conflict, NotFound
+from app.services.booking import (
+    ALREADY_YOURS,
+    DOCTOR_UNAVAILABLE,
+    SLOT_GONE,
+    SLOT_TAKEN,
+    booking_window,
+    check_bookable_time,
+)
+from app.timeutil import to_local
+
+ALTERNATIVES = 12  # how many other slots to offer when the chosen one cannot be booked
+
+
+@dataclass(frozen=True)
+class DoctorPage:
+    pagination: Pagination
+    next_open: dict[int, datetime]
+
+
+@dataclass(frozen=True)
+class SlotOffer:
+    """A slot as the confirm page shows it: `problem` says why it cannot be booked, if so."""
+
+    slot: AvailabilitySlot | None
+    doctor: DoctorProfile | None
+    problem: str | None = None
+    alternatives: list[AvailabilitySlot] = field(default_factory=list)
+
+
+def search_doctors(
+    name: str | None, specialization: str | None, *, page: int, per_page: int, now: datetime
+) -> DoctorPage:
+    """A page of active doctors and, in one more query, each one's next bookable slot."""
+    pagination = db.paginate(
+        doctor_repo.search(name, specialization), page=page, per_page=per_page, error_out=False
+    )
+    earliest, latest = booking_window(now)
+    next_open = repo.next_open_slot_by_doctor([d.id for d in pagination.items], earliest, latest)
+    return DoctorPage(pagination, next_open)
+
+
+def specializations() -> list[str]:
+    return doctor_repo.specializations()
+
+
+def bookable_doctor(doctor_id: int) -> DoctorProfile:
+    doctor = doctor_repo.active_doctor(doctor_id)
+    if doctor is None:
+        raise NotFound("That doctor does not exist.")
+    return doctor
+
+
+def open_slots(doctor_id: int, now: datetime, limit: int | None = None) -> list[AvailabilitySlot]:
+    """The doctor's slots a patient could book right now, soonest first."""
+    earliest, latest = booking_window(now)
+    query = repo.open_slots(doctor_id, earliest, latest)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def slots_by_day(slots: list[AvailabilitySlot]) -> list[tuple[date, list[AvailabilitySlot]]]:
+    """Group slots (sorted by start) by their day in the clinic's zone."""
+    return [
+        (day, list(group))
+        for day, group in groupby(slots, key=lambda slot: to_local(slot.start_at).date())
+    ]
+
+
+def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
+    """The slot, its doctor, and, when `patient_id` cannot book it, why and what else is open."""
+    slot = repo.slot_with_doctor(slot_id)
+    if slot is None:
+        return SlotOffer(None, None, SLOT_GONE)
+    doctor = slot.doctor
+    if not doctor.user.active:
+        return SlotOffer(slot, doctor, DOCTOR_UNAVAILABLE)
+    try:
+        check_bookable_time(slot.start_at, now)
+        holder = repo.active_appointment_for_slot(slot.id)
+        if holder is not None:
+            raise Conflict(ALREADY_YOURS if holder.patient_id == patient_id else SLOT_TAKEN)
+    except Conflict as problem:
+        alternatives = open_slots(doctor.id, now, limit=ALTERNATIVES)
+        return SlotOffer(slot, doctor, problem.message, alternatives)
+    return SlotOffer(slot, doctor)

@@ -1,0 +1,121 @@
+"""Profile updates for doctors and patients: one rule for both.
+
+Text is trimmed, empty optional text becomes NULL, lengths are bounded here as well as in the
+forms (the database columns are bounded, and a service may be called without a form), and an
+audit event names the fields that changed, never their values (they are personal data).
+"""
+
+from datetime import date
+
+from app.extensions import db
+from app.models import DoctorProfile, PatientProfile, User
+from app.services import DomainError
+from app.services.audit import AuditKind, record
+from app.timeutil import utcnow
+
+MAX_NAME = 120
+MAX_PHONE = 32
+MAX_SPECIALIZATION = 100
+MAX_BIO = 2000
+MAX_ADDRESS = 300
+MAX_EMERGENCY_CONTACT = 200
+MAX_YEARS = 70
+
+
+def _clean(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
+    text = (value or "").strip()
+    if required and not text:
+        raise DomainError("This field is required.", field=field)
+    if len(text) > limit:
+        raise DomainError(f"At most {limit} characters.", field=field)
+    return text or None
+
+
+def _apply(obj, changes: dict, changed: list[str]) -> None:
+    for name, value in changes.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed.append(name)
+
+
+def _update_person(user: User, full_name: str, phone: str | None, changed: list[str]) -> None:
+    _apply(
+        user,
+        {
+            "full_name": _clean(full_name, "full_name", MAX_NAME, required=True),
+            "phone": _clean(phone, "phone", MAX_PHONE),
+        },
+        changed,
+    )
+
+
+def _finish(user: User, profile, changed: list[str]) -> None:
+    if changed:
+        db.session.flush()
+        record(AuditKind.PROFILE_UPDATED, actor=user, target=profile, fields=sorted(changed))
+
+
+def update_doctor(
+    user: User,
+    *,
+    full_name: str,
+    specialization: str,
+    years_of_experience: int,
+    bio: str | None,
+    phone: str | None,
+) -> DoctorProfile:
+    """Update the doctor's card; creates the profile if an account somehow lacks one."""
+    if not 0 <= years_of_experience <= MAX_YEARS:
+        raise DomainError(f"Between 0 and {MAX_YEARS}.", field="years_of_experience")
+    changed: list[str] = []
+    _update_person(user, full_name, phone, changed)
+    profile = user.doctor_profile
+    if profile is None:
+        profile = DoctorProfile(user=user)
+        db.session.add(profile)
+    _apply(
+        profile,
+        {
+            "specialization": _clean(
+                specialization, "specialization", MAX_SPECIALIZATION, required=True
+            ),
+            "years_of_experience": years_of_experience,
+            "bio": _clean(bio, "bio", MAX_BIO),
+        },
+        changed,
+    )
+    _finish(user, profile, changed)
+    return profile
+
+
+def update_patient(
+    user: User,
+    *,
+    full_name: str,
+    date_of_birth: date | None,
+    phone: str | None,
+    address: str | None,
+    emergency_contact: str | None,
+) -> PatientProfile:
+    """Update the patient's card; creates the profile if an account somehow lacks one."""
+    if date_of_birth is not None and date_of_birth > utcnow().date():
+        raise DomainError("The date of birth cannot be in the future.", field="date_of_birth")
+    changed: list[str] = []
+    _update_person(user, full_name, phone, changed)
+    profile = user.patient_profile
+    if profile is None:
+        profile = PatientProfile(user=user)
+        db.session.add(profile)
+    _apply(
+        profile,
+        {
+            "date_of_birth": date_of_birth,
+            "address": _clean(address, "address", MAX_ADDRESS),
+            "emergency_contact": _clean(
+                emergency_contact, "emergency_contact", MAX_EMERGENCY_CONTACT
+            ),
+        },
+        changed,
+    )
+    _finish(user, profile, changed)
+    return profile
