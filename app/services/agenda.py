@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from flask_sqlalchemy.pagination import Pagination
 
 from app.extensions import db
-from app.models import Appointment, DoctorProfile, PatientProfile, User
+from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, User
 from app.repositories import scheduling as repo
-from app.services.booking import cancel_refusal
+from app.services import NotFound
+from app.services.booking import can_manage, cancel_refusal
 from app.timeutil import local_day_bounds, to_local
 
 DASHBOARD_ITEMS = 10
@@ -35,6 +36,35 @@ class SlotPage:
 def cancellable_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
     """The appointments on a page that `actor` may cancel now: where to show a cancel button."""
     return {a.id for a in appointments if cancel_refusal(a, actor, now) is None}
+
+
+def movable_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
+    """The appointments on a page that `actor` may move now: where to offer "Move"."""
+    from app.services.reschedule import move_refusal
+
+    return {a.id for a in appointments if move_refusal(a, actor, now) is None}
+
+
+def outcome_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
+    """Started appointments of this doctor with no outcome yet: where to offer the two buttons."""
+    profile = actor.doctor_profile if actor.is_doctor else None
+    if profile is None:
+        return set()
+    return {
+        a.id
+        for a in appointments
+        if a.doctor_id == profile.id
+        and a.start_at <= now
+        and a.status != AppointmentStatus.CANCELLED
+    }
+
+
+def appointment_for(appointment_id: int, actor: User) -> Appointment:
+    """One appointment with both parties loaded, if `actor` may manage it; else NotFound."""
+    appointment = db.session.scalar(repo.appointments().where(Appointment.id == appointment_id))
+    if appointment is None or not can_manage(appointment, actor):
+        raise NotFound("That appointment does not exist.")
+    return appointment
 
 
 def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:

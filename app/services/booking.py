@@ -134,7 +134,7 @@ def can_manage(appointment: Appointment, user: User) -> bool:
     return False
 
 
-def _cutoff_message(verb: str) -> str:
+def cutoff_message(verb: str) -> str:
     hours = current_app.config["PATIENT_CANCEL_CUTOFF_HOURS"]
     phone = current_app.config["CLINIC_PHONE"]
     return (
@@ -149,11 +149,6 @@ def inside_patient_cutoff(appointment: Appointment, actor: User, now: datetime) 
     return actor.role == Role.PATIENT and appointment.start_at - now < timedelta(hours=hours)
 
 
-def check_patient_cutoff(appointment: Appointment, actor: User, now: datetime, verb: str) -> None:
-    if inside_patient_cutoff(appointment, actor, now):
-        raise CancelRefused(_cutoff_message(verb))
-
-
 def cancel_refusal(appointment: Appointment, actor: User, now: datetime) -> str | None:
     """Why `actor` may not cancel this appointment now, or None when they may.
 
@@ -165,7 +160,7 @@ def cancel_refusal(appointment: Appointment, actor: User, now: datetime) -> str 
     if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
         return "This appointment has already started or taken place."
     if inside_patient_cutoff(appointment, actor, now):
-        return _cutoff_message("cancelled")
+        return cutoff_message("cancelled")
     return None
 
 

@@ -19,9 +19,21 @@ from app.services.booking import (
     SlotUnavailable,
     can_manage,
     check_bookable_time,
-    check_patient_cutoff,
+    cutoff_message,
+    inside_patient_cutoff,
 )
 from app.timeutil import utcnow
+
+
+def move_refusal(appointment, actor: User, now: datetime) -> str | None:
+    """Why `actor` may not move this appointment now, or None: for the move and for the pages."""
+    if actor.role not in (Role.PATIENT, Role.ADMIN):
+        return "Only the patient or the clinic can move an appointment."
+    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+        return "Only upcoming appointments can be moved."
+    if inside_patient_cutoff(appointment, actor, now):
+        return cutoff_message("moved")
+    return None
 
 
 def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datetime | None = None):
@@ -34,9 +46,9 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
         or not can_manage(appointment, actor)
     ):
         raise NotFound("That appointment does not exist.")
-    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
-        raise CancelRefused("Only upcoming appointments can be moved.")
-    check_patient_cutoff(appointment, actor, now, "moved")
+    refusal = move_refusal(appointment, actor, now)
+    if refusal is not None:
+        raise CancelRefused(refusal)
     if new_slot_id == appointment.slot_id:
         raise Conflict("The appointment is already in that slot.")
 

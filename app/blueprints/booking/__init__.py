@@ -11,4 +11,4 @@ from app.security import role_required
 bp = Blueprint("booking", __name__)
 bp.before_request(role_required(Role.PATIENT, Role.DOCTOR, Role.ADMIN))
 
-from app.blueprints.booking import ics, routes  # noqa: E402, F401
+from app.blueprints.booking import ics, moves, routes  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.forms_common import plain_text
 from app.services.booking import MAX_NOTES
@@ -11,4 +11,14 @@ class BookingForm(FlaskForm):
         "Anything the doctor should know? (optional)",
         validators=[Optional(), Length(max=MAX_NOTES), plain_text],
         render_kw={"maxlength": MAX_NOTES, "rows": 4},
+    )
+
+
+class RescheduleForm(FlaskForm):
+    # Any slot id is accepted here; whether it is still open is the service's call (409 if not).
+    slot_id = RadioField(
+        "New time",
+        coerce=int,
+        validate_choice=False,
+        validators=[InputRequired(message="Choose a new time."), NumberRange(min=1, max=2**31 - 1)],
     )

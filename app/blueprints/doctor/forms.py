@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -110,4 +111,12 @@ class DoctorProfileForm(FlaskForm):
             Regexp(PHONE_PATTERN, message="Digits, spaces and + ( ) - . only."),
         ],
         render_kw={"autocomplete": "tel"},
+    )
+
+
+class OutcomeForm(FlaskForm):
+    status = SelectField(
+        "Outcome",
+        choices=[SelectChoice("completed", "Completed"), SelectChoice("no_show", "No-show")],
+        validators=[InputRequired()],
     )

@@ -1,12 +1,12 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.doctor import bp
-from app.blueprints.doctor.forms import DoctorProfileForm, SlotForm, WeeklyForm
+from app.blueprints.doctor.forms import DoctorProfileForm, OutcomeForm, SlotForm, WeeklyForm
 from app.extensions import db
 from app.models import DoctorProfile
 from app.security import owned_or_404
-from app.services import DomainError, agenda, profiles
+from app.services import DomainError, agenda, profiles, visits
 from app.services import availability as availability_service
 from app.timeutil import utcnow
 from app.views import ID, abort_with, back_url, form_status, page_arg, show_domain_error
@@ -124,7 +124,24 @@ def appointments():
         pagination=pagination,
         when=when,
         cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
+        outcomes=agenda.outcome_ids(pagination.items, current_user, now),
     )
+
+
+@bp.post(f"/appointments/<{ID}:appointment_id>/status")
+def record_outcome(appointment_id: int):
+    """After the start: did the visit happen? (`status` = completed or no_show)"""
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        abort(400, "Choose completed or no-show.")
+    try:
+        visits.record_outcome(appointment_id, form.status.data, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    label = "completed" if form.status.data == "completed" else "a no-show"
+    flash(f"The appointment is recorded as {label}.", "success")
+    return redirect(back_url(url_for(".appointments", when="past")))
 
 
 @bp.route("/profile", methods=["GET", "POST"])

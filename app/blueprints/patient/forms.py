@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from app.forms_common import PHONE_PATTERN, date_in_past, plain_text
 from app.services import profiles
@@ -43,4 +43,14 @@ class PatientProfileForm(FlaskForm):
     emergency_contact = StringField(
         "Emergency contact",
         validators=[Optional(), Length(max=profiles.MAX_EMERGENCY_CONTACT), plain_text],
+    )
+
+
+class WaitlistForm(FlaskForm):
+    date = DateField(
+        "Day you would like",
+        validators=[
+            InputRequired(message="Choose a day.")
+        ],  # DataRequired would hide a format error
+        invalid_value_message="Use the format YYYY-MM-DD.",
     )

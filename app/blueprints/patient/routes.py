@@ -3,13 +3,17 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.blueprints.patient import bp
-from app.blueprints.patient.forms import DoctorSearchForm, PatientProfileForm
+from app.blueprints.patient.forms import (
+    DoctorSearchForm,
+    PatientProfileForm,
+    WaitlistForm,
+)
 from app.extensions import db
 from app.models import PatientProfile
 from app.security import owned_or_404
-from app.services import DomainError, NotFound, agenda, directory, profiles
+from app.services import DomainError, NotFound, agenda, directory, profiles, waitlist
 from app.timeutil import utcnow
-from app.views import ID, form_status, page_arg, show_domain_error
+from app.views import ID, abort_with, back_url, form_status, page_arg, show_domain_error
 
 
 def _me() -> PatientProfile:
@@ -27,6 +31,8 @@ def dashboard():
         profile=profile,
         upcoming=upcoming,
         cancellable=agenda.cancellable_ids(upcoming, current_user, now),
+        movable=agenda.movable_ids(upcoming, current_user, now),
+        waiting=waitlist.entries_for(profile) if profile else [],
     )
 
 
@@ -50,12 +56,21 @@ def doctors():
 
 @bp.get(f"/doctors/<{ID}:doctor_id>")
 def doctor_detail(doctor_id: int):
+    return render_doctor(doctor_id, WaitlistForm(formdata=None))
+
+
+def render_doctor(doctor_id: int, waitlist_form: WaitlistForm, status: int = 200):
+    """The doctor's page: profile, open slots by day, and the waitlist form (shown again with its
+    errors when joining failed)."""
     try:
         doctor = directory.bookable_doctor(doctor_id)
     except NotFound:
         abort(404)
     days = directory.slots_by_day(directory.open_slots(doctor.id, utcnow()))
-    return render_template("patient/doctor_detail.html", doctor=doctor, days=days)
+    page = render_template(
+        "patient/doctor_detail.html", doctor=doctor, days=days, waitlist_form=waitlist_form
+    )
+    return page, status
 
 
 @bp.get("/appointments")
@@ -76,6 +91,7 @@ def appointments():
         pagination=pagination,
         when=when,
         cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
+        movable=agenda.movable_ids(pagination.items, current_user, now),
     )
 
 
@@ -110,3 +126,36 @@ def profile():
         flash("Your profile has been saved.", "success")
         return redirect(url_for(".profile"))
     return render_template("patient/profile.html", form=form), form_status(form)
+
+
+@bp.post(f"/doctors/<{ID}:doctor_id>/waitlist")
+def join_waitlist(doctor_id: int):
+    form = WaitlistForm()
+    if not form.validate_on_submit():
+        return render_doctor(doctor_id, form, 400)
+    try:
+        waitlist.join(_me(), doctor_id, form.date.data, actor=current_user)
+        db.session.commit()
+    except NotFound as error:
+        abort_with(error)
+    except DomainError as error:
+        db.session.rollback()
+        form.date.errors = [*form.date.errors, error.message]
+        return render_doctor(doctor_id, form, error.status_code)
+    flash(
+        f"You are on the waitlist for {form.date.data.strftime('%A %d %B')}. "
+        "We will email you if a place frees up; the first to book it gets it.",
+        "success",
+    )
+    return redirect(url_for(".doctor_detail", doctor_id=doctor_id))
+
+
+@bp.post(f"/waitlist/<{ID}:entry_id>/leave")
+def leave_waitlist(entry_id: int):
+    try:
+        waitlist.leave(_me(), entry_id, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    flash("You have left the waitlist for that day.", "info")
+    return redirect(back_url(url_for(".dashboard")))
