@@ -5,6 +5,7 @@ Production refuses to start without its secrets: no fallback secret ever reaches
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -110,10 +111,38 @@ class Config:
         """Raise when the configuration cannot run safely."""
 
 
+def development_secret_key() -> str:
+    """A random key made once per checkout and kept in instance/ (git-ignored).
+
+    Random per process would not do: each gunicorn worker would sign sessions with its own key,
+    and a signed-in user would be signed out whenever the next request met another worker.
+    Created atomically (write a temporary file, then link it into place), so workers starting
+    together all end up reading the same key.
+    """
+    path = INSTANCE_DIR / "dev-secret-key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=INSTANCE_DIR, prefix=".dev-secret-key.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process won the race: use its key
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
 class DevelopmentConfig(Config):
     HMS_ENV = "development"
-    # Random per process: sessions end on restart, which is fine on a developer's machine.
-    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Development needs no set-up: a missing SECRET_KEY is made once and kept."""
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = development_secret_key()
+
     EMAIL_SERVICE_SECRET = os.environ.get("EMAIL_SERVICE_SECRET") or "dev-email-secret"
 
 

@@ -30,7 +30,7 @@ PATIENTS = [
     ("Lucas Thomas", "lucas.patient@example.com"),
     ("Isabella Moore", "isabella.patient@example.com"),
 ]
-ADMIN_EMAIL = "admin.patient@example.com"
+ADMIN_EMAIL = "admin@example.com"
 
 
 def logins() -> list[tuple[str, str]]:

@@ -38,7 +38,7 @@ def _appointment_data(appointment: Appointment, doctor, patient, role: str) -> d
         "doctor_name": doctor.user.full_name,
         "specialization": doctor.specialization,
         "start_display": f"{format_local(appointment.start_at, DISPLAY_FORMAT)} ({zone})",
-        "end_display": f"{format_local(appointment.end_at, DISPLAY_FORMAT)} ({zone})",
+        "end_display": f"{format_local(appointment.end_at, '%H:%M')} ({zone})",
         "appointment_id": appointment.id,
         "ics_url": _url(f"/booking/appointments/{appointment.id}.ics"),
         "manage_url": _url(f"/{role}/appointments"),

@@ -43,3 +43,16 @@ def test_unknown_environment_name_is_refused():
 )
 def test_database_urls_use_psycopg3(given, expected):
     assert normalise_database_url(given) == expected
+
+
+def test_development_key_is_made_once_and_shared_by_every_process(tmp_path, monkeypatch):
+    """Workers of one gunicorn must sign sessions with the same key (a real bug once)."""
+    import config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = create_app(config.DevelopmentConfig, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    second = create_app(config.DevelopmentConfig, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "dev-secret-key").stat().st_mode & 0o777 == 0o600
