@@ -26,7 +26,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Page
 
-from tests.e2e.helpers import DESKTOP, SCREENSHOTS, Journey, Mailbox
+from tests.e2e.helpers import DESKTOP, SCREENSHOTS, Mailbox
 from tests.email_service.email_testkit import Recorder, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,8 +232,3 @@ def browse(new_context, live_server):
 def page(browse) -> Page:
     """pytest-playwright's `page`, pointed at the live server, at desktop size."""
     return browse()
-
-
-@pytest.fixture
-def journey(request) -> Journey:
-    return Journey(request.node.originalname.removeprefix("test_"))

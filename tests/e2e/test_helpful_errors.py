@@ -5,13 +5,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import PHONE, sign_in, use_menu
+from tests.e2e.helpers import PHONE, Journey, sign_in, use_menu
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
 
-def test_wrong_password_invalid_form_and_missing_page(page, journey, make):
+def test_wrong_password_invalid_form_and_missing_page(page, make):
+    journey = Journey("errors")
     patient = make.patient(user__email="ruth@example.com", user__full_name="Ruth Lake")
 
     page.goto("/auth/login")
@@ -80,7 +81,8 @@ def test_focus_moves_through_sign_in_in_reading_order(page):
     expect(page.get_by_role("link", name="patient", exact=True)).to_be_focused()
 
 
-def test_phone_menu_opens_from_its_toggler(browse, journey):
+def test_phone_menu_opens_from_its_toggler(browse):
+    journey = Journey("phone-menu")
     page = browse(PHONE)
     page.goto("/")
     menu = page.get_by_role("navigation", name="Main")
