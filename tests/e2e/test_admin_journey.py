@@ -1,0 +1,78 @@
+"""The clinic's admin oversees: figures, the audit trail, and cancelling on someone's behalf."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from app.services import booking
+from tests.e2e.helpers import Journey, sign_in, use_menu
+from tests.factories import PASSWORD as FACTORY_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def figure(page: Page, label: str) -> Locator:
+    """The number on the dashboard card of that label."""
+    card = page.get_by_role("listitem").filter(has=page.get_by_text(label, exact=True))
+    return card.get_by_text(re.compile(r"^\d+$"))
+
+
+@pytest.fixture
+def two_bookings(db, make):
+    """Grace and Alan each booked a slot with Dr. Byron, through the booking service."""
+    doctor = make.doctor(user__full_name="Dr. Ada Byron", user__email="ada.byron@example.com")
+    day = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+    slots = [
+        make.slot(doctor=doctor, start_at=start, end_at=start + timedelta(minutes=30))
+        for start in (day, day + timedelta(minutes=30), day + timedelta(minutes=60))
+    ]
+    grace = make.patient(user__full_name="Grace Hopper", user__email="grace@example.com")
+    alan = make.patient(user__full_name="Alan Turing", user__email="alan@example.com")
+    booking.book(grace, slots[0].id, "First visit", actor=grace.user)
+    booking.book(alan, slots[1].id, actor=alan.user)
+    db.session.commit()
+    return doctor
+
+
+def test_admin_sees_figures_and_audit_and_cancels_an_appointment(page, make, two_bookings, mailbox):
+    journey = Journey("admin")
+    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    sign_in(page, admin.email, FACTORY_PASSWORD)
+
+    expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
+    expect(figure(page, "Upcoming appointments")).to_have_text("2")
+    expect(figure(page, "Cancelled appointments")).to_have_text("0")
+    journey.checkpoint(page, "dashboard")
+
+    use_menu(page, "Audit trail")
+    bookings = page.get_by_role("row").filter(has_text="appointment.booked")
+    expect(bookings.filter(has_text="grace@example.com")).to_have_count(1)
+    expect(bookings.filter(has_text="alan@example.com")).to_have_count(1)
+    journey.checkpoint(page, "audit-trail")
+
+    use_menu(page, "Appointments")
+    row = page.get_by_role("row").filter(has_text="Alan Turing")
+    journey.checkpoint(page, "appointments")
+    row.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("alert").filter(has_text="has been cancelled")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Alan Turing")).to_contain_text(
+        "Cancelled by Olivia Admin"
+    )
+    expect(page.get_by_role("row").filter(has_text="Grace Hopper")).to_contain_text("Booked")
+    journey.checkpoint(page, "cancelled")
+
+    use_menu(page, "Audit trail")
+    cancelled = page.get_by_role("row").filter(has_text="appointment.cancelled")
+    expect(cancelled.filter(has_text="olivia@example.com")).to_have_count(1)
+    use_menu(page, "Dashboard")
+    expect(figure(page, "Upcoming appointments")).to_have_text("1")
+    expect(figure(page, "Cancelled appointments")).to_have_text("1")
+
+    mails = mailbox.expect(
+        ("BOOKING_CANCELLED", "alan@example.com"),
+        ("BOOKING_CANCELLED", "ada.byron@example.com"),
+    )
+    body = mails["BOOKING_CANCELLED", "alan@example.com"].get_body(("plain",)).get_content()
+    assert "the clinic" in body

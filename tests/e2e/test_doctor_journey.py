@@ -1,0 +1,72 @@
+"""A doctor joins, describes themself and publishes a week of consulting hours."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import Journey, fill_account, use_menu
+
+pytestmark = pytest.mark.e2e
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def test_doctor_signs_up_fills_profile_and_publishes_weekly_slots(page, mailbox):
+    journey = Journey("doctor")
+    page.goto("/")
+    page.get_by_role("link", name="I am a doctor").click()
+    fill_account(page, "Dr. Ada Byron", "ada.byron@example.com")
+    page.get_by_label("Specialization").fill("Cardiology")
+    page.get_by_label("Years of experience").fill("12")
+    journey.checkpoint(page, "signup")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Your doctor account is ready.")).to_be_visible()
+    journey.checkpoint(page, "dashboard-new")
+
+    use_menu(page, "Profile")
+    page.get_by_label("Short biography").fill("Heart rhythm specialist; adults and teenagers.")
+    page.get_by_label("Phone", exact=True).fill("+44 20 7946 0000")
+    page.get_by_role("button", name="Save profile").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="Your profile has been saved.")
+    ).to_be_visible()
+    expect(page.get_by_label("Short biography")).to_have_value(
+        "Heart rhythm specialist; adults and teenagers."
+    )
+    journey.checkpoint(page, "profile")
+
+    # Two consulting mornings in the coming week, 09:00-10:30 in 30-minute slots: 3 a day.
+    today = datetime.now(UTC).date()  # the clinic's zone is UTC in these tests
+    days = [today + timedelta(days=2), today + timedelta(days=4)]
+    use_menu(page, "Availability")
+    template = page.get_by_role("region", name="Add a weekly template")
+    template.get_by_label("From").fill((today + timedelta(days=1)).isoformat())
+    template.get_by_label("To (inclusive)").fill((today + timedelta(days=7)).isoformat())
+    chosen = {WEEKDAYS[day.weekday()] for day in days}
+    for weekday in WEEKDAYS:
+        template.get_by_label(weekday).set_checked(weekday in chosen)
+    template.get_by_label("Day starts at").fill("09:00")
+    template.get_by_label("Day ends at").fill("10:30")
+    template.get_by_label("Minutes per slot").fill("30")
+    journey.checkpoint(page, "weekly-template")
+    template.get_by_role("button", name="Create slots").click()
+
+    expect(page.get_by_role("alert").filter(has_text="Created 6 slots, skipped 0")).to_be_visible()
+    rows = page.get_by_role("table", name="Your slots").get_by_role("row")
+    for day in days:
+        for start, end in (("09:00", "09:30"), ("09:30", "10:00"), ("10:00", "10:30")):
+            listed = rows.filter(has_text=day.strftime("%a %d %b %Y")).filter(
+                has_text=f"{start}\N{EN DASH}{end}"
+            )
+            expect(listed).to_contain_text("Open")
+    expect(rows.filter(has_text="Open")).to_have_count(6)
+    journey.checkpoint(page, "slots-listed")
+
+    use_menu(page, "Dashboard")
+    glance = page.get_by_role("region", name="At a glance")
+    expect(glance.get_by_text("Open future slots")).to_be_visible()
+    expect(glance.get_by_role("link", name="6", exact=True)).to_be_visible()
+    journey.checkpoint(page, "dashboard-with-slots")
+
+    mailbox.expect(("SIGNUP_WELCOME", "ada.byron@example.com"))
