@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import DESKTOP, SCREENSHOTS, Mailbox
 from tests.email_service.email_testkit import Recorder, free_port
@@ -43,6 +43,9 @@ CHROMIUM_ARGS = [
     "--disable-extensions",
 ]
 EMAIL_SECRET = "e2e-email-secret"
+# Assertions wait up to 10 s for the page to get there: two cores run gunicorn, PostgreSQL and
+# Chromium at once, and argon2 at full cost takes its time on every sign-in.
+expect.set_options(timeout=10_000)
 SERVER_START_SECONDS = 30
 
 

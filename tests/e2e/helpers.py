@@ -85,7 +85,7 @@ class Journey:
         where = f"{self.name} step {self.steps} ({step})"
         original = page.viewport_size
         for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            page.set_viewport_size(size)
+            resize(page, size)
             page.screenshot(
                 path=SCREENSHOTS / f"{self.name}-{self.steps:02d}-{step}-{size_name}.png",
                 full_page=True,
@@ -94,7 +94,20 @@ class Journey:
             if size_name == "phone":
                 assert_fits_phone(page, where)
         if original:
-            page.set_viewport_size(original)
+            resize(page, original)
+
+
+def resize(page: Page, size: dict[str, int]) -> None:
+    """Change the viewport and wait until the page has taken the new size.
+
+    Chromium applies the new size asynchronously: a visibility check made straight after may
+    still see the old layout (a menu toggler that is about to disappear, say).
+    """
+    page.set_viewport_size(size)
+    page.wait_for_function(
+        "([width, height]) => window.innerWidth === width && window.innerHeight === height",
+        arg=[size["width"], size["height"]],
+    )
 
 
 def use_menu(page: Page, name: str, role: str = "link") -> None:
@@ -141,11 +154,13 @@ class Mailbox:
     def __init__(self, recorder, server) -> None:
         self.recorder = recorder
         self.server = server
+        self.start = len(recorder.envelopes)  # what earlier tests caused is not this test's
 
     def received(self) -> list[tuple[str, str, EmailMessage]]:
-        """(action, recipient, message) for every message so far."""
+        """(action, recipient, message) for every message since this test began."""
         envelopes = list(self.recorder.envelopes)
-        messages = self.recorder.messages()[: len(envelopes)]
+        messages = self.recorder.messages()[self.start : len(envelopes)]
+        envelopes = envelopes[self.start :]
         return [
             (message["X-HMS-Action"], recipient.lower(), message)
             for envelope, message in zip(envelopes, messages, strict=True)
