@@ -112,6 +112,7 @@ def resize(page: Page, size: dict[str, int]) -> None:
 
 def use_menu(page: Page, name: str, role: str = "link") -> None:
     """Click an item of the main menu, opening it first where it is collapsed (phones)."""
+    page.wait_for_load_state("load")
     toggler = page.get_by_role("button", name="Toggle navigation")
     if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
         toggler.click()
@@ -124,7 +125,10 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.goto("/auth/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    # Wait for the page the form loads (its "load" event: stylesheets applied). Otherwise the
+    # next step can meet the new page unstyled, where the phone menu's toggler looks visible.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
 
 
 def sign_out(page: Page) -> None:
