@@ -11,7 +11,8 @@ from app.security import role_required, user_or_ip
 
 # Booking, cancelling and rescheduling share one budget per person: far above what anyone
 # clicks, far below what a script hoarding or churning slots needs. On the blueprint, so a
-# booking route added later is counted without anyone remembering a decorator.
+# booking route added later is counted without anyone remembering a decorator. (A route's own
+# @limiter.limit would replace this budget for that route: Flask-Limiter's override_defaults.)
 BOOKING_CHANGES_LIMIT = "30 per minute"
 
 bp = Blueprint("booking", __name__)
