@@ -202,3 +202,15 @@ def test_no_query_string_is_a_server_error(client, db, make, login_as, role, pat
             values = value if isinstance(value, list) else [value]
             response = client.get(path, query_string=[(name, v) for v in values])
             assert response.status_code in (200, 400), (name, str(value)[:20])
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/signup/patient", "/patient/profile"])
+def test_a_body_over_the_limit_is_413_before_it_is_parsed(app, client, make, login_as, path):
+    if path.startswith("/patient"):
+        login_as(client, make.patient().user)
+    too_big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+
+    response = client.post(path, data={"full_name": too_big, "email": "a@example.com"})
+
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
