@@ -193,10 +193,14 @@ def test_no_id_is_a_server_error(client, db, make, login_as, role, method, templ
         ("patient", "/patient/appointments"),
         ("doctor", "/doctor/appointments"),
         ("doctor", "/doctor/availability"),
+        ("admin", "/admin/users"),
+        ("admin", "/admin/appointments"),
+        ("admin", "/admin/audit"),
     ],
 )
 def test_no_query_string_is_a_server_error(client, db, make, login_as, role, path):
-    login_as(client, make.doctor().user if role == "doctor" else make.patient().user)
+    users = {"doctor": make.doctor().user, "patient": make.patient().user, "admin": make.admin()}
+    login_as(client, users[role])
     for name in ("q", "specialization", "page", "when"):
         for value in NASTY:
             values = value if isinstance(value, list) else [value]
