@@ -133,6 +133,13 @@ def change_password(
     record(AuditKind.PASSWORD_CHANGED, actor=user, target=user, ip_address=ip_address)
 
 
+def sign_out(user: User, *, ip_address: str | None = None) -> None:
+    """End every session of this user, copies included: session and remember-me cookies are
+    signed, not stored, so only a new session version makes the server refuse old ones."""
+    user.session_version += 1
+    record(AuditKind.LOGOUT, actor=user, ip_address=ip_address)
+
+
 def create_admin(email: str, password: str, full_name: str = "Administrator") -> tuple[User, bool]:
     """Create an admin or promote an existing account; returns (user, created)."""
     user = find_by_email(email)
