@@ -4,8 +4,8 @@ Anonymous visitors are sent to sign in, the wrong role gets 403, another person'
 (IDOR: cancelling, viewing, rescheduling or downloading someone else's appointment, deleting
 another doctor's slot, recording another doctor's visit, leaving another patient's waitlist),
 owners get their page or their change. A refused request changes nothing in the database; an
-allowed POST changes it. The matrix runs on the app with Google configured (loopback provider),
-so the Google routes are exercised too.
+allowed POST changes it. Every answer carries the security headers. The matrix runs on the app
+with Google configured (loopback provider), so the Google routes are exercised too.
 """
 
 import pytest
@@ -26,6 +26,15 @@ def test_the_table_has_one_row_per_route_and_an_answer_per_actor():
         assert row.method == "POST" or not row.changes, f"{row}: a GET must never change state"
 
 
+def assert_headers(response) -> None:
+    """Whatever the answer, it is typed and wrapped in the security headers (ASVS 14.4)."""
+    content_type = response.headers["Content-Type"]
+    assert "charset=utf-8" in content_type or content_type == "application/json", content_type
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("row", ROWS, ids=str)
 def test_access(google_client, world, login_as, row, actor):
@@ -43,6 +52,7 @@ def test_access(google_client, world, login_as, row, actor):
         assert response.headers["Location"].startswith("/auth/login?next=")
     else:
         assert response.status_code == expected
+    assert_headers(response)
     if actor in row.changes:
         assert snapshot() != before, "an allowed request that changed nothing"
     else:

@@ -15,7 +15,7 @@ from app.views import ID, page_arg
 from app.web_security import talisman
 
 # The SVG is its own document: it may use the styles pygal writes inside it, and nothing else.
-CHART_CSP = {"default-src": "'none'", "style-src": "'unsafe-inline'"}
+CHART_CSP = {"default-src": "'none'", "style-src": "'unsafe-inline'", "frame-ancestors": "'none'"}
 
 
 def _paginate(query):
