@@ -128,3 +128,41 @@ def test_password_change_accepts_a_128_character_passphrase(app, client, db, mak
 
     assert sign_in(app.test_client(), "changer@example.com", PASSWORD).status_code == 400
     assert sign_in(app.test_client(), "changer@example.com", new).status_code == 302
+
+
+class CountingHasher:
+    """Stands in for the argon2 hasher and counts the expensive calls."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def hash(self, password):
+        self.calls.append("hash")
+        return self.real.hash(password)
+
+    def verify(self, stored, password):
+        self.calls.append("verify")
+        return self.real.verify(stored, password)
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("known@example.com", PASSWORD),
+        ("known@example.com", "wrong password"),
+        ("nobody@example.com", "wrong password"),
+    ],
+)
+def test_every_sign_in_costs_one_argon2_call_so_timing_tells_nothing(
+    client, make, monkeypatch, email, password
+):
+    """An unknown email must not answer faster than a known one (account enumeration)."""
+    from app.services import passwords
+
+    make.user(email="known@example.com")
+    counting = CountingHasher(passwords._hasher())
+    monkeypatch.setattr(passwords, "_hasher", lambda: counting)
+
+    sign_in(client, email, password)
+
+    assert len(counting.calls) == 1
