@@ -239,11 +239,7 @@ ROWS = [
         "/booking/appointments/<appointment_id>/cancel",
         {ANON: LOGIN, PATIENT: 302, DOCTOR: 302, ADMIN: 302, PATIENT2: 404, DOCTOR2: 404},
         **APPOINTMENT,
-        changes=(
-            PATIENT,
-            DOCTOR,
-            ADMIN,
-        ),
+        changes=(PATIENT, DOCTOR, ADMIN),
     ),
     Row(
         "GET",
@@ -263,10 +259,7 @@ ROWS = [
         only(PATIENTS + ADMINS, 302, (PATIENT2,)),
         **APPOINTMENT,
         data=lambda w: {"slot_id": str(w.spare_slot.id)},
-        changes=(
-            PATIENT,
-            ADMIN,
-        ),
+        changes=(PATIENT, ADMIN),
     ),
     # the admin console
     Row("GET", "/admin/", only(ADMINS, 200)),

@@ -124,7 +124,7 @@ def spend_booking_budget(client) -> None:
 
 def test_booking_changes_are_limited_per_user_and_recover(limited, make, login_as, clock, db):
     patient, neighbour = make.patient(), make.patient()  # behind the same IP
-    slot = make.slot()
+    slot = make.slot(start_at=(utcnow() + timedelta(days=2)).replace(minute=0, microsecond=0))
     client = login_as(client_at(limited, "203.0.113.5"), patient.user)
     other = login_as(client_at(limited, "203.0.113.5"), neighbour.user)
     spend_booking_budget(client)

@@ -32,8 +32,10 @@ def _subclasses(cls) -> list[type]:
     return found
 
 
+APP = create_app(TestingConfig)  # imports every blueprint, hence every form
+
+
 def app_forms() -> list[type]:
-    create_app(TestingConfig)  # imports every blueprint, hence every form
     return sorted(
         {form for form in _subclasses(FlaskForm) if form.__module__.startswith("app.")},
         key=lambda form: f"{form.__module__}.{form.__qualname__}",
@@ -49,8 +51,7 @@ def test_the_walk_finds_the_forms():
 
 
 def _fields(form_class):
-    app = create_app(TestingConfig)
-    with app.test_request_context():
+    with APP.test_request_context():
         form = form_class(formdata=None, meta={"csrf": False})
         return list(form)
 
