@@ -98,6 +98,8 @@ class Config:
     PROXY_FIX_X_HOST = env_int("PROXY_FIX_X_HOST", 0)
     HSTS_ENABLED = False
 
+    # No form here comes near 1 MiB; a bigger body is refused (413) before anyone parses it.
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
     WTF_CSRF_TIME_LIMIT = (
         None  # the token lives as long as the session; sessions time out themselves
     )

@@ -48,3 +48,12 @@ class SmallIntegerField(IntegerField):
             self.data = None
             raise ValueError(self.gettext("That number is too large."))
         super().process_formdata(valuelist)
+
+
+def bounded_int(value) -> int:
+    """`coerce` for choice fields holding numbers: a number too long for any id is refused like a
+    non-number, before NumberRange's float check could overflow on it (a 500)."""
+    text = str(value).strip()
+    if len(text.lstrip("+-")) > SmallIntegerField.MAX_DIGITS:
+        raise ValueError("That number is too large.")
+    return int(text)

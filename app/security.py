@@ -63,3 +63,11 @@ def is_safe_next(target: str | None) -> bool:
 
 def client_ip() -> str | None:
     return request.remote_addr if request else None
+
+
+def user_or_ip() -> str:
+    """Rate-limit key for signed-in actions: the account, whatever address it comes from (so a
+    script cannot spread its attempts over many IPs); the client's IP before sign-in."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{request.remote_addr}"

@@ -71,6 +71,13 @@ def mark_session_started() -> None:
     session[SESSION_SEEN] = now
 
 
+def end_session() -> None:
+    """Empty the session and sign out, in that order: logout_user() leaves the flag that makes
+    Flask-Login delete the remember-me cookie, which clearing the session afterwards would drop."""
+    session.clear()
+    logout_user()
+
+
 def enforce_session_timeouts():
     """End sessions idle too long or older than the absolute limit (ASVS 3.3)."""
     if (
@@ -88,8 +95,7 @@ def enforce_session_timeouts():
     idle = config["SESSION_IDLE_TIMEOUT_MINUTES"] * 60
     absolute = config["SESSION_ABSOLUTE_TIMEOUT_HOURS"] * 3600
     if now - seen > idle or now - started > absolute:
-        logout_user()
-        session.clear()
+        end_session()  # "keep me signed in" included: a timeout means signing in again
         flash("Your session has ended. Please sign in again.", "info")
         next_url = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("auth.login", next=next_url))

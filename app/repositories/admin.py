@@ -23,6 +23,7 @@ from app.models import (
 DoctorUser = aliased(User, name="doctor_user")
 PatientUser = aliased(User, name="patient_user")
 CancelledBy = aliased(User, name="cancelled_by_user")
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a bigger number is a name search, not a DB error
 
 
 def _between(column, start: datetime | None, end: datetime | None) -> list:
@@ -91,7 +92,7 @@ def appointment_search(
             )
         )
     if doctor:
-        if doctor.isdigit():
+        if doctor.isascii() and doctor.isdigit() and int(doctor) <= MAX_ID:
             query = query.where(Appointment.doctor_id == int(doctor))
         else:
             query = query.where(DoctorUser.full_name.icontains(doctor, autoescape=True))

@@ -106,7 +106,10 @@ def sign_up_patient(
 def authenticate(email: str, password: str, *, ip_address: str | None = None) -> User:
     """Check credentials; every attempt, good or bad, lands in the audit trail."""
     user = find_by_email(email)
-    if user is None or not verify_password(user.password_hash, password) or not user.active:
+    # The password is checked (or a dummy hash spent) first, whoever asks: an unknown email
+    # must cost the same time as a wrong password, or the timing tells which accounts exist.
+    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not password_ok or not user.active:
         record(
             AuditKind.LOGIN_FAILURE,
             actor=user,
@@ -131,6 +134,13 @@ def change_password(
     user.password_hash = hash_password(new_password)
     user.session_version += 1
     record(AuditKind.PASSWORD_CHANGED, actor=user, target=user, ip_address=ip_address)
+
+
+def sign_out(user: User, *, ip_address: str | None = None) -> None:
+    """End every session of this user, copies included: session and remember-me cookies are
+    signed, not stored, so only a new session version makes the server refuse old ones."""
+    user.session_version += 1
+    record(AuditKind.LOGOUT, actor=user, ip_address=ip_address)
 
 
 def create_admin(email: str, password: str, full_name: str = "Administrator") -> tuple[User, bool]:

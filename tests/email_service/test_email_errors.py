@@ -48,6 +48,13 @@ BAD_REQUESTS = [
     ("to-display-name", _body(to="Eve <eve@example.org>"), "to must be exactly one"),
     ("to-crlf", _body(to="a@example.org\r\nBcc: all@example.org"), "to must be exactly one"),
     ("to-trailing-newline", _body(to="a@example.org\n"), "to must be exactly one"),
+    ("to-trailing-comma", _body(to="a@example.org,"), "to must be exactly one"),
+    ("to-quoted-comma", _body(to='"a,b"@example.org'), "to must be exactly one"),
+    ("to-two-ats", _body(to="a@b@example.org"), "to must be exactly one"),
+    ("to-group", _body(to="undisclosed-recipients:;"), "to must be exactly one"),
+    ("to-angle-brackets", _body(to="<a@example.org>"), "to must be exactly one"),
+    ("to-ip-literal", _body(to="a@[127.0.0.1]"), "to must be exactly one"),
+    ("to-non-ascii", _body(to="jöhn@example.org"), "to must be exactly one"),
     ("to-too-long", _body(to="a" * 60 + "@" + "b" * 190 + ".org"), "at most 254"),
     ("to-not-string", _body(to=["a@example.org"]), "to must be"),
     ("data-missing", _body(data=None), "data must be a JSON object"),
@@ -162,6 +169,15 @@ def test_body_over_64_kib_is_413(smtp_server, send):
     assert reply.status == 413
     assert "65536" in reply.body["error"]
     assert len(smtp_server.envelopes) == 1
+
+
+def test_base64_body_over_64_kib_is_413_and_never_decoded_whole(smtp_server, send):
+    raw = json.dumps(_body()).encode()
+
+    reply = send(raw + b" " * (64 * 1024 + 1 - len(raw)), base64_body=True)
+
+    assert reply.status == 413
+    assert smtp_server.envelopes == []
 
 
 def test_smtp_refusal_is_502_with_the_reason(smtp_refusing, send):

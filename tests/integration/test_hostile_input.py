@@ -26,6 +26,8 @@ NASTY = [
     "<script>alert(1)</script>",
     "' OR 1=1 --",
     "%_\\",
+    "²",
+    "2147483648",
     "2026-02-30",
     "0000-00-00",
     "0001-01-01",
@@ -186,19 +188,38 @@ def test_no_id_is_a_server_error(client, db, make, login_as, role, method, templ
         assert response.status_code in (404, 405, 409), (bad, response.status_code)
 
 
+FILTERS = ("q", "status", "date_from", "date_to", "page")
+
+
 @pytest.mark.parametrize(
-    ("role", "path"),
+    ("role", "path", "names"),
     [
-        ("patient", "/patient/doctors"),
-        ("patient", "/patient/appointments"),
-        ("doctor", "/doctor/appointments"),
-        ("doctor", "/doctor/availability"),
+        ("patient", "/patient/doctors", ("q", "specialization", "page")),
+        ("patient", "/patient/appointments", ("when", "page")),
+        ("doctor", "/doctor/appointments", ("when", "page")),
+        ("doctor", "/doctor/availability", ("page",)),
+        ("admin", "/admin/users", ("q", "role", "status", "page")),
+        ("admin", "/admin/appointments", (*FILTERS, "doctor", "patient")),
+        ("admin", "/admin/audit", (*FILTERS, "actor", "kind")),
     ],
 )
-def test_no_query_string_is_a_server_error(client, db, make, login_as, role, path):
-    login_as(client, make.doctor().user if role == "doctor" else make.patient().user)
-    for name in ("q", "specialization", "page", "when"):
+def test_no_query_string_is_a_server_error(client, db, make, login_as, role, path, names):
+    users = {"doctor": make.doctor().user, "patient": make.patient().user, "admin": make.admin()}
+    login_as(client, users[role])
+    for name in names:
         for value in NASTY:
             values = value if isinstance(value, list) else [value]
             response = client.get(path, query_string=[(name, v) for v in values])
             assert response.status_code in (200, 400), (name, str(value)[:20])
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/signup/patient", "/patient/profile"])
+def test_a_body_over_the_limit_is_413_before_it_is_parsed(app, client, make, login_as, path):
+    if path.startswith("/patient"):
+        login_as(client, make.patient().user)
+    too_big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+
+    response = client.post(path, data={"full_name": too_big, "email": "a@example.com"})
+
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)

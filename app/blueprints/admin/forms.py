@@ -1,13 +1,14 @@
 """The filter forms of the admin's lists. They are read from the query string (GET, no CSRF:
 they change nothing), so a filtered list is a link an admin can bookmark or share."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, ValidationError
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
 
+from app.forms_common import plain_text
 from app.models import AppointmentStatus, Role
 from app.services.audit import AuditKind
 from app.timeutil import local_day_bounds
@@ -15,8 +16,17 @@ from app.timeutil import local_day_bounds
 ANY = SelectChoice("", "Any")
 
 
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def search_field(label: str) -> StringField:
-    return StringField(label, validators=[Optional(), Length(max=100)])
+    return StringField(label, validators=[Optional(), Length(max=100), plain_text])
+
+
+def reasonable_day(form, field) -> None:
+    """Far-off days would overflow while turned into UTC instants (9999-12-31 has no next day)."""
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(f"Choose a day between {FIRST_DAY.year} and {LAST_DAY.year}.")
 
 
 class FilterForm(FlaskForm):
@@ -27,8 +37,8 @@ class FilterForm(FlaskForm):
 class DateRangeForm(FilterForm):
     """Clinic-local days, both included."""
 
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), reasonable_day])
+    date_to = DateField("To", validators=[Optional(), reasonable_day])
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -11,16 +11,19 @@ from app.repositories import admin as lists
 from app.security import client_ip, is_safe_next
 from app.services import DomainError, accounts, stats
 from app.timeutil import local_today, utcnow
-from app.views import ID
+from app.views import ID, page_arg
 from app.web_security import talisman
 
 # The SVG is its own document: it may use the styles pygal writes inside it, and nothing else.
-CHART_CSP = {"default-src": "'none'", "style-src": "'unsafe-inline'"}
+CHART_CSP = {"default-src": "'none'", "style-src": "'unsafe-inline'", "frame-ancestors": "'none'"}
 
 
 def _paginate(query):
+    """Like every list: junk `?page=` reads as 1 and a huge one cannot overflow OFFSET."""
     per_page = current_app.config["PAGE_SIZE"]
-    return db.paginate(query, per_page=per_page, max_per_page=per_page)
+    return db.paginate(
+        query, page=page_arg(), per_page=per_page, max_per_page=per_page, error_out=False
+    )
 
 
 def _list_page(template: str, form, search, **context):

@@ -50,7 +50,11 @@ class SignupForm(FlaskForm):
     password = password_field()
     confirm_password = PasswordField(
         "Confirm password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        validators=[
+            DataRequired(),
+            Length(max=MAX_LENGTH),
+            EqualTo("password", message="The passwords do not match."),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     phone = StringField(
@@ -111,6 +115,7 @@ class ChangePasswordForm(FlaskForm):
         "Confirm new password",
         validators=[
             DataRequired(),
+            Length(max=MAX_LENGTH),
             EqualTo("new_password", message="The passwords do not match."),
         ],
         render_kw={"autocomplete": "new-password"},

@@ -1,5 +1,5 @@
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import (
@@ -13,9 +13,8 @@ from app.extensions import db, limiter
 from app.forms_common import PASSWORD_HELP
 from app.security import client_ip, is_safe_next
 from app.services import DomainError, accounts
-from app.services.audit import AuditKind, record
 from app.views import form_status, show_domain_error
-from app.web_security import mark_session_started
+from app.web_security import end_session, mark_session_started
 
 
 def _login_key() -> str:
@@ -116,10 +115,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    record(AuditKind.LOGOUT, actor=current_user, ip_address=client_ip())
+    accounts.sign_out(current_user._get_current_object(), ip_address=client_ip())
     db.session.commit()
-    logout_user()
-    session.clear()
+    end_session()
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))
 

@@ -6,7 +6,7 @@ from wtforms import SelectChoice
 
 from app.blueprints.booking import bp
 from app.blueprints.booking.forms import RescheduleForm
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import Role
 from app.security import roles_allowed
 from app.services import DomainError, NotFound, agenda, directory
@@ -20,7 +20,6 @@ PAGE = "booking/reschedule.html"
 
 @bp.route(f"/appointments/<{ID}:appointment_id>/reschedule", methods=["GET", "POST"])
 @roles_allowed(Role.PATIENT, Role.ADMIN)
-@limiter.limit("30 per minute", methods=["POST"])
 def reschedule_appointment(appointment_id: int):
     now = utcnow()
     try:

@@ -13,7 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms_common import PHONE_PATTERN, SmallIntegerField, plain_text
+from app.forms_common import PHONE_PATTERN, SmallIntegerField, bounded_int, plain_text
 from app.services import availability, profiles
 from app.timeutil import local_today
 
@@ -72,7 +72,7 @@ class WeeklyForm(FlaskForm):
     weekdays = MultiCheckboxField(
         "Weekdays",
         choices=WEEKDAYS,
-        coerce=int,
+        coerce=bounded_int,
         default=[0, 1, 2, 3, 4],
         validators=[DataRequired(message="Choose at least one weekday.")],
     )

@@ -1,0 +1,306 @@
+"""Every route of the app, with what each actor of the security world gets from it.
+
+One row per (rule, method). `expected` maps each actor to a status, or to LOGIN (302 to
+/auth/login?next=…); `args` fills the URL from the world (the first patient's and first doctor's
+objects, so the second ones are strangers); `data` is a valid form for POSTs; `changes` names the
+actors whose request must change the database; for everyone else it must change nothing.
+test_authorization_matrix.py fails when a route exists without a row here, or a row without a
+route; test_csrf.py posts every POST row without its token.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.timeutil import local_today
+from tests.factories import PASSWORD
+from tests.helpers import url_rules
+from tests.integration.security_world import (
+    ACTORS,
+    ADMIN,
+    ADMINS,
+    ANON,
+    DOCTOR,
+    DOCTOR2,
+    DOCTORS,
+    PATIENT,
+    PATIENT2,
+    PATIENTS,
+    SIGNED_IN,
+    World,
+)
+
+LOGIN = "login"  # 302 to the sign-in page, with ?next=
+NEW_PASSWORD = "a long unusual passphrase"
+IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
+
+
+def everyone(status: int) -> dict:
+    return dict.fromkeys(ACTORS, status)
+
+
+def anonymous_only(status: int) -> dict:
+    """Sign-in and sign-up pages: a signed-in user is sent to their dashboard (302)."""
+    return {ANON: status, **dict.fromkeys(SIGNED_IN, 302)}
+
+
+def signed_in(status: int) -> dict:
+    return {ANON: LOGIN, **dict.fromkeys(SIGNED_IN, status)}
+
+
+def only(roles: tuple, status: int, strangers: tuple = ()) -> dict:
+    """`roles` get `status`, other signed-in users 403, anonymous visitors the sign-in page;
+    `strangers` (of the right role, but not the object's owners) get 404."""
+    return {
+        ANON: LOGIN,
+        **dict.fromkeys(SIGNED_IN, 403),
+        **dict.fromkeys(roles, status),
+        **dict.fromkeys(strangers, 404),
+    }
+
+
+def day(offset: int) -> str:
+    return (local_today() + timedelta(days=offset)).isoformat()
+
+
+def signup(role: str) -> Callable[[World], dict]:
+    common = {
+        "full_name": f"New {role.title()}",
+        "email": f"new.{role}@example.com",
+        "password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
+    if role == "doctor":
+        return lambda w: {**common, "specialization": "Neurology", "years_of_experience": "3"}
+    return lambda w: {**common, "date_of_birth": "1990-01-01", "address": "1 Road"}
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    rule: str  # as in url_map, converters left out: /booking/slots/<slot_id>
+    expected: dict
+    args: Callable[[World], dict] = lambda w: {}
+    data: Callable[[World], dict] | None = None
+    changes: tuple = ()
+    query: str = ""
+
+    def url(self, world: World) -> str:
+        url = self.rule
+        for name, value in self.args(world).items():
+            url = url.replace(f"<{name}>", str(value))
+        return url + self.query
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.rule}"
+
+
+APPOINTMENT = {"args": lambda w: {"appointment_id": w.appointment.id}}
+FREE_SLOT = {"args": lambda w: {"slot_id": w.free_slot.id}}
+FIRST_DOCTOR = {"args": lambda w: {"doctor_id": w.doctor.id}}
+
+ROWS = [
+    # public pages
+    Row("GET", "/", anonymous_only(200)),
+    Row("GET", "/healthz", everyone(200)),
+    # accounts
+    Row("GET", "/auth/login", anonymous_only(200)),
+    Row(
+        "POST",
+        "/auth/login",
+        anonymous_only(302),
+        data=lambda w: {"email": w.patient.user.email, "password": PASSWORD},
+        changes=(ANON,),
+    ),
+    Row("GET", "/auth/signup/doctor", anonymous_only(200)),
+    Row("POST", "/auth/signup/doctor", anonymous_only(302), data=signup("doctor"), changes=(ANON,)),
+    Row("GET", "/auth/signup/patient", anonymous_only(200)),
+    Row(
+        "POST", "/auth/signup/patient", anonymous_only(302), data=signup("patient"), changes=(ANON,)
+    ),
+    Row("POST", "/auth/logout", signed_in(302), changes=SIGNED_IN),
+    Row("GET", "/auth/password", signed_in(200)),
+    Row(
+        "POST",
+        "/auth/password",
+        signed_in(302),
+        data=lambda w: {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+        changes=SIGNED_IN,
+    ),
+    # Google Calendar (the matrix runs with Google configured against the loopback provider)
+    Row("GET", "/auth/google/connect", only(DOCTORS + PATIENTS, 302)),
+    Row("GET", "/auth/google/callback", only(DOCTORS + PATIENTS, 302), query="?code=c&state=s"),
+    Row("POST", "/auth/google/disconnect", only(DOCTORS + PATIENTS, 302)),
+    # the doctor's pages
+    Row("GET", "/doctor/", only(DOCTORS, 200)),
+    Row("GET", "/doctor/appointments", only(DOCTORS, 200)),
+    Row("GET", "/doctor/availability", only(DOCTORS, 200)),
+    Row(
+        "POST",
+        "/doctor/availability",
+        only(DOCTORS, 302),
+        data=lambda w: {"date": day(10), "start_time": "10:00", "end_time": "10:30"},
+        changes=DOCTORS,
+    ),
+    Row(
+        "POST",
+        "/doctor/availability/weekly",
+        only(DOCTORS, 302),
+        data=lambda w: {
+            "start_date": day(20),
+            "end_date": day(20),
+            "weekdays": [str(d) for d in range(7)],
+            "day_start": "09:00",
+            "day_end": "10:00",
+            "slot_minutes": "30",
+        },
+        changes=DOCTORS,
+    ),
+    Row(
+        "POST",
+        "/doctor/availability/<slot_id>/delete",
+        only(DOCTORS, 302, (DOCTOR2,)),
+        **FREE_SLOT,
+        changes=(DOCTOR,),
+    ),
+    Row(
+        "POST",
+        "/doctor/appointments/<appointment_id>/status",
+        only(DOCTORS, 302, (DOCTOR2,)),
+        args=lambda w: {"appointment_id": w.past_appointment.id},
+        data=lambda w: {"status": "completed"},
+        changes=(DOCTOR,),
+    ),
+    Row("GET", "/doctor/profile", only(DOCTORS, 200)),
+    Row(
+        "POST",
+        "/doctor/profile",
+        only(DOCTORS, 302),
+        data=lambda w: {
+            "full_name": "Dr. Renamed",
+            "specialization": "Neurology",
+            "years_of_experience": "11",
+            "bio": "New bio.",
+            "phone": "+1 555 0101",
+        },
+        changes=DOCTORS,
+    ),
+    # the patient's pages
+    Row("GET", "/patient/", only(PATIENTS, 200)),
+    Row("GET", "/patient/appointments", only(PATIENTS, 200)),
+    Row("GET", "/patient/doctors", only(PATIENTS, 200)),
+    Row("GET", "/patient/doctors/<doctor_id>", only(PATIENTS, 200), **FIRST_DOCTOR),
+    Row(
+        "POST",
+        "/patient/doctors/<doctor_id>/waitlist",
+        only(PATIENTS, 302),
+        **FIRST_DOCTOR,
+        data=lambda w: {"date": day(5)},
+        changes=PATIENTS,
+    ),
+    Row(
+        "POST",
+        "/patient/waitlist/<entry_id>/leave",
+        only(PATIENTS, 302, (PATIENT2,)),
+        args=lambda w: {"entry_id": w.entry.id},
+        changes=(PATIENT,),
+    ),
+    Row("GET", "/patient/profile", only(PATIENTS, 200)),
+    Row(
+        "POST",
+        "/patient/profile",
+        only(PATIENTS, 302),
+        data=lambda w: {
+            "full_name": "Renamed Patient",
+            "date_of_birth": "1980-02-03",
+            "phone": "+1 555 0102",
+            "address": "2 Road",
+            "emergency_contact": "Sam",
+        },
+        changes=PATIENTS,
+    ),
+    # booking and the appointment's actions
+    Row("GET", "/booking/slots/<slot_id>", only(PATIENTS, 200), **FREE_SLOT),
+    Row(
+        "POST",
+        "/booking/slots/<slot_id>",
+        only(PATIENTS, 302),
+        **FREE_SLOT,
+        data=lambda w: {"notes": "First visit."},
+        changes=PATIENTS,
+    ),
+    Row(
+        "POST",
+        "/booking/appointments/<appointment_id>/cancel",
+        {ANON: LOGIN, PATIENT: 302, DOCTOR: 302, ADMIN: 302, PATIENT2: 404, DOCTOR2: 404},
+        **APPOINTMENT,
+        changes=(PATIENT, DOCTOR, ADMIN),
+    ),
+    Row(
+        "GET",
+        "/booking/appointments/<appointment_id>.ics",
+        {ANON: LOGIN, PATIENT: 200, DOCTOR: 200, ADMIN: 200, PATIENT2: 404, DOCTOR2: 404},
+        **APPOINTMENT,
+    ),
+    Row(
+        "GET",
+        "/booking/appointments/<appointment_id>/reschedule",
+        only(PATIENTS + ADMINS, 200, (PATIENT2,)),
+        **APPOINTMENT,
+    ),
+    Row(
+        "POST",
+        "/booking/appointments/<appointment_id>/reschedule",
+        only(PATIENTS + ADMINS, 302, (PATIENT2,)),
+        **APPOINTMENT,
+        data=lambda w: {"slot_id": str(w.spare_slot.id)},
+        changes=(PATIENT, ADMIN),
+    ),
+    # the admin console
+    Row("GET", "/admin/", only(ADMINS, 200)),
+    Row("GET", "/admin/users", only(ADMINS, 200)),
+    Row("GET", "/admin/appointments", only(ADMINS, 200)),
+    Row("GET", "/admin/appointments.csv", only(ADMINS, 200)),
+    Row("GET", "/admin/audit", only(ADMINS, 200)),
+    Row("GET", "/admin/charts/<name>.svg", only(ADMINS, 200), args=lambda w: {"name": "bookings"}),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/deactivate",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.patient.user.id},
+        changes=ADMINS,
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/activate",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.inactive.id},
+        changes=ADMINS,
+    ),
+]
+
+_CONVERTER = re.compile(r"<(?:[^<>]*:)?(\w+)>")
+
+
+def plain_rule(rule: str) -> str:
+    """/booking/slots/<int(max=2147483647):slot_id> -> /booking/slots/<slot_id>"""
+    return _CONVERTER.sub(r"<\1>", rule)
+
+
+def app_routes() -> set[tuple[str, str]]:
+    """(rule, method) for every route of the app, minus static files."""
+    return {
+        (plain_rule(rule.rule), method)
+        for rule in url_rules()
+        if rule.endpoint not in IGNORED_ENDPOINTS
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def table_routes() -> set[tuple[str, str]]:
+    return {(row.rule, row.method) for row in ROWS}

@@ -1,0 +1,155 @@
+"""Brute force: the limits on sign-in, sign-up and booking changes hit 429 and recover.
+
+The suite runs with rate limits off; these tests build an app with them on. Flask-Limiter keeps
+one `Limiter` for every app of the process (its `enabled` flag and storage are the extension
+object's), so the fixture switches it back off afterwards, and each new app starts with a fresh
+in-memory storage. That storage reads `time.time()`, so time-machine moves its windows.
+"""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from app import create_app
+from app.blueprints.booking import BOOKING_CHANGES_LIMIT
+from app.extensions import limiter
+from app.models import Appointment
+from app.timeutil import utcnow
+from config import TestingConfig
+from tests.conftest import IsolatedClient
+from tests.factories import PASSWORD
+from tests.helpers import url_rules
+
+LOGIN_PER_ACCOUNT, LOGIN_PER_IP, SIGNUPS_PER_IP = 5, 20, 10
+BOOKING_CHANGES = int(BOOKING_CHANGES_LIMIT.split()[0])
+MINUTE = timedelta(seconds=61)
+
+
+@pytest.fixture
+def limited(app, database_url):
+    """An app with rate limits on, as in production (same database as `app`)."""
+    limited_app = create_app(
+        TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True}
+    )
+    limited_app.test_client_class = IsolatedClient
+    yield limited_app
+    limiter.enabled = False  # the shared Limiter would otherwise limit the suite's other apps
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        yield traveller
+
+
+def client_at(app, ip: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
+def login(app, ip: str, email: str, password: str = "wrong password!"):
+    return client_at(app, ip).post("/auth/login", data={"email": email, "password": password})
+
+
+def assert_limited(response) -> None:
+    """The 429 page of app/errors.py, telling the person to wait, with Retry-After."""
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_login_is_limited_per_account_from_any_ip(limited, make, clock):
+    make.user(email="target@example.com")
+    for n in range(LOGIN_PER_ACCOUNT):
+        assert login(limited, f"10.0.0.{n + 1}", "target@example.com").status_code == 400
+
+    assert_limited(login(limited, "10.0.1.1", "TARGET@example.com"))
+    # Even the right password waits: the lock is on the account, not on wrong guesses.
+    assert_limited(login(limited, "10.0.1.2", "target@example.com", PASSWORD))
+    assert login(limited, "10.0.1.3", "other@example.com").status_code == 400
+
+    clock.shift(MINUTE)
+    assert login(limited, "10.0.1.4", "target@example.com", PASSWORD).status_code == 302
+
+
+def test_login_is_limited_per_ip_across_accounts(limited, make, clock):
+    make.user(email="real@example.com")
+    for n in range(LOGIN_PER_IP):
+        assert login(limited, "192.0.2.7", f"guess{n}@example.com").status_code == 400
+
+    assert_limited(login(limited, "192.0.2.7", "real@example.com", PASSWORD))
+    assert login(limited, "192.0.2.8", "someone@example.com").status_code == 400
+
+    clock.shift(MINUTE)
+    assert login(limited, "192.0.2.7", "real@example.com", PASSWORD).status_code == 302
+
+
+def test_signup_is_limited_per_ip(limited, db, clock):
+    form = {
+        "full_name": "New Patient",
+        "password": "a long unusual passphrase",
+        "confirm_password": "a long unusual passphrase",
+    }
+    for n in range(SIGNUPS_PER_IP):
+        response = client_at(limited, "198.51.100.1").post(
+            "/auth/signup/patient", data={**form, "email": f"new{n}@example.com"}
+        )
+        assert response.status_code == 302
+    extra = {**form, "email": "one.more@example.com"}
+
+    assert_limited(client_at(limited, "198.51.100.1").post("/auth/signup/patient", data=extra))
+    assert client_at(limited, "198.51.100.2").get("/auth/signup/patient").status_code == 200
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    response = client_at(limited, "198.51.100.1").post("/auth/signup/patient", data=extra)
+    assert response.status_code == 302
+
+
+BOOKING_POSTS = sorted(
+    rule.rule
+    for rule in url_rules()
+    if rule.endpoint.startswith("booking.") and "POST" in rule.methods
+)
+
+
+def spend_booking_budget(client) -> None:
+    """Use up the shared budget with harmless requests (cancelling appointments that do not
+    exist: 404, but each attempt counts)."""
+    for n in range(BOOKING_CHANGES):
+        assert client.post(f"/booking/appointments/{900_000 + n}/cancel").status_code == 404
+
+
+def test_booking_changes_are_limited_per_user_and_recover(limited, make, login_as, clock, db):
+    patient, neighbour = make.patient(), make.patient()  # behind the same IP
+    slot = make.slot(start_at=(utcnow() + timedelta(days=2)).replace(minute=0, microsecond=0))
+    client = login_as(client_at(limited, "203.0.113.5"), patient.user)
+    other = login_as(client_at(limited, "203.0.113.5"), neighbour.user)
+    spend_booking_budget(client)
+
+    assert_limited(client.post(f"/booking/slots/{slot.id}"))
+    assert db.session.scalar(select(func.count(Appointment.id))) == 0
+    assert client.get(f"/booking/slots/{slot.id}").status_code == 200  # pages stay readable
+    assert other.post("/booking/appointments/900000/cancel").status_code == 404
+
+    clock.shift(MINUTE)
+    assert client.post(f"/booking/slots/{slot.id}").status_code == 302
+    assert db.session.scalar(select(func.count(Appointment.id))) == 1
+
+
+@pytest.mark.parametrize("rule", BOOKING_POSTS)
+def test_every_booking_change_shares_the_budget(limited, make, login_as, rule):
+    patient = make.patient()
+    client = login_as(client_at(limited, "203.0.113.9"), patient.user)
+    spend_booking_budget(client)
+
+    url = rule.split("<")[0] + "1" + rule.split(">", 1)[1]
+    assert_limited(client.post(url))
+
+
+def test_limits_are_off_unless_enabled(app, client, make):
+    make.user(email="target@example.com")
+    for _ in range(LOGIN_PER_ACCOUNT + 1):
+        assert login(app, "10.9.9.9", "target@example.com").status_code == 400
