@@ -73,8 +73,12 @@ class SlotFactory(BaseFactory):
         model = AvailabilitySlot
 
     doctor = factory.SubFactory(DoctorFactory)
+    # Hours apart within a month, however many slots a whole run makes: a plain `hours=n` would
+    # drift past the 90-day booking horizon late in a long run.
     start_at = factory.Sequence(
-        lambda n: (utcnow() + timedelta(days=2, hours=n)).replace(minute=0, second=0, microsecond=0)
+        lambda n: (utcnow() + timedelta(days=2, hours=n % 720)).replace(
+            minute=0, second=0, microsecond=0
+        )
     )
     end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(minutes=30))
 

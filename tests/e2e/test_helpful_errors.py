@@ -38,7 +38,7 @@ def test_wrong_password_invalid_form_and_missing_page(page, make):
     expect(page.get_by_role("heading", name="Create a doctor account")).to_be_visible()
     for label, error in [
         ("Email", "Invalid email address"),
-        ("Password", "between 12 and 128 characters"),
+        ("Password", "between 8 and 128 characters"),
         ("Confirm password", "The passwords do not match."),
         ("Specialization", "This field is required."),
         ("Years of experience", "This field is required."),
