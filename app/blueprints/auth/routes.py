@@ -11,6 +11,7 @@ from app.blueprints.auth.forms import (
 from app.blueprints.main.routes import dashboard_url
 from app.extensions import db, limiter
 from app.forms_common import PASSWORD_HELP
+from app.models import Role
 from app.security import client_ip, is_safe_next
 from app.services import DomainError, accounts
 from app.views import form_status, show_domain_error
@@ -28,64 +29,56 @@ def _start_session(user, remember: bool = False) -> None:
     mark_session_started()
 
 
+def _sign_up(role: Role, form, create):
+    """The one sign-up flow: `create(form, new_user)` makes the account and its profile."""
+    if current_user.is_authenticated:
+        return redirect(dashboard_url(current_user))
+    context = {"role": role.value, "password_help": PASSWORD_HELP}
+    if form.validate_on_submit():
+        new = accounts.NewUser(
+            form.full_name.data, form.email.data, form.password.data, form.phone.data
+        )
+        try:
+            user = create(form, new)
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "auth/signup.html", **context)
+        _start_session(user)
+        flash(f"Welcome to HMS! Your {role.value} account is ready.", "success")
+        return redirect(dashboard_url(user))
+    return render_template("auth/signup.html", form=form, **context), form_status(form)
+
+
 @bp.route("/signup/doctor", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def signup_doctor():
-    if current_user.is_authenticated:
-        return redirect(dashboard_url(current_user))
-    form = DoctorSignupForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.sign_up_doctor(
-                accounts.NewUser(
-                    form.full_name.data, form.email.data, form.password.data, form.phone.data
-                ),
-                specialization=form.specialization.data,
-                years_of_experience=form.years_of_experience.data,
-                bio=form.bio.data,
-                ip_address=client_ip(),
-            )
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(
-                error, form, "auth/signup.html", role="doctor", password_help=PASSWORD_HELP
-            )
-        _start_session(user)
-        flash("Welcome to HMS! Your doctor account is ready.", "success")
-        return redirect(url_for("doctor.dashboard"))
-    return render_template(
-        "auth/signup.html", form=form, role="doctor", password_help=PASSWORD_HELP
-    ), form_status(form)
+    return _sign_up(
+        Role.DOCTOR,
+        DoctorSignupForm(),
+        lambda form, new: accounts.sign_up_doctor(
+            new,
+            specialization=form.specialization.data,
+            years_of_experience=form.years_of_experience.data,
+            bio=form.bio.data,
+            ip_address=client_ip(),
+        ),
+    )
 
 
 @bp.route("/signup/patient", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def signup_patient():
-    if current_user.is_authenticated:
-        return redirect(dashboard_url(current_user))
-    form = PatientSignupForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.sign_up_patient(
-                accounts.NewUser(
-                    form.full_name.data, form.email.data, form.password.data, form.phone.data
-                ),
-                date_of_birth=form.date_of_birth.data,
-                address=form.address.data,
-                emergency_contact=form.emergency_contact.data,
-                ip_address=client_ip(),
-            )
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(
-                error, form, "auth/signup.html", role="patient", password_help=PASSWORD_HELP
-            )
-        _start_session(user)
-        flash("Welcome to HMS! Your patient account is ready.", "success")
-        return redirect(url_for("patient.dashboard"))
-    return render_template(
-        "auth/signup.html", form=form, role="patient", password_help=PASSWORD_HELP
-    ), form_status(form)
+    return _sign_up(
+        Role.PATIENT,
+        PatientSignupForm(),
+        lambda form, new: accounts.sign_up_patient(
+            new,
+            date_of_birth=form.date_of_birth.data,
+            address=form.address.data,
+            emergency_contact=form.emergency_contact.data,
+            ip_address=client_ip(),
+        ),
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
