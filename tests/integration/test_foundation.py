@@ -103,3 +103,28 @@ def test_csrf_token_present_is_accepted(csrf_app, db):
     )
     assert response.status_code == 400  # the form was accepted for checking: bad credentials
     assert "Invalid email or password" in response.get_data(as_text=True)
+
+
+def test_an_unexpected_error_gets_the_500_page_and_rolls_back(database_url, db, caplog):
+    """A bug must not leave half a change behind or show a traceback."""
+    from app.models import User as UserModel
+
+    app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url})
+
+    @app.get("/boom")
+    def boom():
+        from app.extensions import db as ext_db
+
+        ext_db.session.add(
+            UserModel(email="half@example.com", password_hash="h", role=Role.PATIENT, full_name="H")
+        )
+        ext_db.session.flush()
+        raise RuntimeError("a bug")
+
+    response = app.test_client().get("/boom")
+
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page and "RuntimeError" not in page
+    assert "unhandled error on GET /boom" in caplog.text
+    assert db.session.scalar(select(UserModel).where(UserModel.email == "half@example.com")) is None
