@@ -107,6 +107,8 @@ class Config:
     BOOTSTRAP_BOOTSWATCH_THEME = None
     PAGE_SIZE = env_int("PAGE_SIZE", 20)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Benchmarks only (bench/): an X-Query-Count header on every response. Never on by default.
+    QUERY_COUNT_HEADER = env_bool("HMS_QUERY_COUNT_HEADER", False)
 
     @classmethod
     def validate(cls, config: dict) -> None:
