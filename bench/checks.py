@@ -43,6 +43,11 @@ def contention(bases: list[str], browsers: list[Browser], slot_id: int, url: str
     barrier = threading.Barrier(len(browsers))
     statuses: list[object] = [None] * len(browsers)
 
+    for browser in browsers:
+        # Drop pooled keep-alive connections: the server may be closing an idle one just as
+        # a POST goes out on it, and that race would be the harness's failure, not the app's.
+        browser.http.close()
+
     def attempt(index: int) -> None:
         browser = browsers[index]
         target = f"{bases[index % len(bases)]}/booking/slots/{slot_id}"

@@ -1,0 +1,73 @@
+"""Per-request work the benchmark found and removed: each test pins one saving.
+
+Speed itself is measured by `make bench` (bench/README.md), never asserted here: these tests
+count SQL statements, which do not drift with the machine.
+"""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.services import email_sender
+from tests.helpers import count_queries
+
+
+def _standalone_profile_loads(statements: list[str]) -> list[str]:
+    return [
+        s
+        for s in statements
+        if s.lstrip().startswith(("SELECT doctor_profiles.", "SELECT patient_profiles."))
+        and "FROM users" not in s
+        and "JOIN users" not in s
+    ]
+
+
+@pytest.mark.parametrize(("role", "page"), [("patient", "/patient/"), ("doctor", "/doctor/")])
+def test_the_signed_in_users_profile_comes_with_the_user(
+    app, db, client, make, login_as, role, page
+):
+    profile = make.patient() if role == "patient" else make.doctor()
+    login_as(client, profile.user)
+    client.get(page)  # the first page after sign-in also stores a CSRF token: not counted
+    with count_queries(db.engine) as statements:
+        assert client.get(page).status_code == 200
+    loads_user = [s for s in statements if "FROM users" in s and "WHERE users.id" in s]
+    assert len(loads_user) == 1
+    assert f"{role}_profiles" in loads_user[0]
+    assert _standalone_profile_loads(statements) == []
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real email service behind its gateway
+
+    def do_POST(self):  # noqa: N802 - the http.server protocol
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.connections.add(self.client_address)
+        body = b'{"ok": true, "message_id": "m"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        return
+
+
+def test_emails_from_one_thread_share_a_connection(app, monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    server.connections = set()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setitem(
+        app.config, "EMAIL_SERVICE_URL", f"http://127.0.0.1:{server.server_port}/dev/send-email"
+    )
+    try:
+        with app.app_context():
+            for n in range(3):
+                email_sender.send_email({"action": "SIGNUP_WELCOME", "to": "a@b.c"}, f"k{n}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(server.connections) == 1
