@@ -106,6 +106,8 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
     PAGE_SIZE = env_int("PAGE_SIZE", 20)
+    # The admin dashboard's aggregates are recomputed at most this often per process (0: always).
+    ADMIN_STATS_CACHE_SECONDS = env_int("ADMIN_STATS_CACHE_SECONDS", 30)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # Benchmarks only (bench/): an X-Query-Count header on every response. Never on by default.
     QUERY_COUNT_HEADER = env_bool("HMS_QUERY_COUNT_HEADER", False)
@@ -164,6 +166,7 @@ class TestingConfig(Config):
     OUTBOX_IDLE_SECONDS = 0.1
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = False
+    ADMIN_STATS_CACHE_SECONDS = 0  # exact figures in every test; the cache has its own
     PASSWORD_HASH_FAST = True  # argon2 with small parameters: the suite hashes thousands
 
 

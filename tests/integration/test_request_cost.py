@@ -5,11 +5,14 @@ count SQL statements, which do not drift with the machine.
 """
 
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 
 from app.services import email_sender
+from app.timeutil import utcnow
 from tests.helpers import count_queries
 
 
@@ -71,3 +74,24 @@ def test_emails_from_one_thread_share_a_connection(app, monkeypatch):
         server.shutdown()
         server.server_close()
     assert len(server.connections) == 1
+
+
+def test_admin_figures_are_computed_once_per_cache_period(
+    app, db, client, make, login_as, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ADMIN_STATS_CACHE_SECONDS", 30)
+    app.extensions.pop("hms_stats_cache", None)
+    login_as(client, make.admin())
+    client.get("/admin/")  # CSRF token stored; figures computed
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        with count_queries(db.engine) as fresh:
+            client.get("/admin/")
+            client.get("/admin/charts/utilisation.svg")
+        make.doctor()  # a new doctor: visible once the period is over
+        clock.shift(timedelta(seconds=31))
+        with count_queries(db.engine) as recomputed:
+            page = client.get("/admin/").get_data(as_text=True)
+    app.extensions.pop("hms_stats_cache", None)
+    assert len(fresh) == 2  # the signed-in user, once per request: no aggregate at all
+    assert len(recomputed) > 2
+    assert 'data-stat="doctors">1<' in page
