@@ -5,13 +5,10 @@ days nobody booked, and turns counts into rates, so the page, the charts and the
 alternatives all read the same numbers.
 """
 
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import wraps
 
-from flask import current_app
-
+from app.caching import cached_for
 from app.models import AppointmentStatus, Role
 from app.repositories import stats as repo
 from app.timeutil import clinic_zone, local_day_bounds, utcnow
@@ -19,32 +16,9 @@ from app.timeutil import clinic_zone, local_day_bounds, utcnow
 BOOKING_DAYS = 30
 UTILISATION_DAYS = 14
 TOP = 10
-
-
-def _cached(figure):
-    """Keep a figure for ADMIN_STATS_CACHE_SECONDS (0: never), per process and app.
-
-    The figures are aggregates over whole tables (every slot, every appointment): their cost
-    grows with the clinic, and the dashboard and its four charts ask for them five times per
-    view. Figures up to half a minute old are as good for a usage dashboard. One thread
-    computes a figure at a time, so a busy moment does not run the same aggregate eight times.
-    """
-
-    @wraps(figure)
-    def cached(now: datetime | None = None, *args, **kwargs):
-        ttl = current_app.config.get("ADMIN_STATS_CACHE_SECONDS", 0)
-        if ttl <= 0:
-            return figure(now, *args, **kwargs)
-        lock, entries = current_app.extensions.setdefault("hms_stats_cache", (threading.Lock(), {}))
-        key = (figure.__name__, args, tuple(sorted(kwargs.items())))
-        with lock:
-            clock = utcnow().timestamp()
-            hit = entries.get(key)
-            if hit is None or clock - hit[0] >= ttl:
-                hit = entries[key] = (clock, figure(now, *args, **kwargs))
-            return hit[1]
-
-    return cached
+# Whole-table aggregates, asked for five times per view (the page and its four charts): up to
+# half a minute old is as good for a usage dashboard.
+CACHE_SETTING = "ADMIN_STATS_CACHE_SECONDS"
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -105,7 +79,7 @@ class Utilisation:
         return percent(self.booked, self.published) or 0.0
 
 
-@_cached
+@cached_for(CACHE_SETTING)
 def overview(now: datetime | None = None) -> Overview:
     now = now or utcnow()
     roles = repo.users_by_role()
@@ -129,7 +103,7 @@ def overview(now: datetime | None = None) -> Overview:
     )
 
 
-@_cached
+@cached_for(CACHE_SETTING)
 def daily_bookings(now: datetime | None = None, days: int = BOOKING_DAYS) -> list[Day]:
     """Bookings made on each of the last `days` clinic days (today included), oldest first."""
     now = now or utcnow()
@@ -150,7 +124,7 @@ def window_total(days: list[Day]) -> Bookings:
     return Bookings(sum(d.booked for d in days), sum(d.cancelled for d in days))
 
 
-@_cached
+@cached_for(CACHE_SETTING)
 def slot_utilisation(
     now: datetime | None = None, days: int = UTILISATION_DAYS, limit: int = TOP
 ) -> list[Utilisation]:
@@ -160,7 +134,7 @@ def slot_utilisation(
     return [Utilisation(r.full_name, r.specialization, r.published, r.booked) for r in rows]
 
 
-@_cached
+@cached_for(CACHE_SETTING)
 def busiest_specializations(
     now: datetime | None = None, days: int = BOOKING_DAYS, limit: int = TOP
 ) -> list[tuple[str, int]]:

@@ -80,7 +80,7 @@ def test_admin_figures_are_computed_once_per_cache_period(
     app, db, client, make, login_as, monkeypatch
 ):
     monkeypatch.setitem(app.config, "ADMIN_STATS_CACHE_SECONDS", 30)
-    app.extensions.pop("hms_stats_cache", None)
+    app.extensions.pop("hms_cache", None)
     login_as(client, make.admin())
     client.get("/admin/")  # CSRF token stored; figures computed
     with time_machine.travel(utcnow(), tick=False) as clock:
@@ -91,7 +91,28 @@ def test_admin_figures_are_computed_once_per_cache_period(
         clock.shift(timedelta(seconds=31))
         with count_queries(db.engine) as recomputed:
             page = client.get("/admin/").get_data(as_text=True)
-    app.extensions.pop("hms_stats_cache", None)
+    app.extensions.pop("hms_cache", None)
     assert len(fresh) == 2  # the signed-in user, once per request: no aggregate at all
     assert len(recomputed) > 2
     assert 'data-stat="doctors">1<' in page
+
+
+def test_the_directory_reads_the_specializations_once_a_minute(
+    app, db, client, make, login_as, monkeypatch
+):
+    monkeypatch.setitem(app.config, "DIRECTORY_CACHE_SECONDS", 60)
+    app.extensions.pop("hms_cache", None)
+    make.doctor(specialization="Cardiology")
+    login_as(client, make.patient().user)
+    client.get("/patient/doctors")
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        with count_queries(db.engine) as cached:
+            client.get("/patient/doctors")
+        make.doctor(specialization="Neurology")
+        clock.shift(timedelta(seconds=61))
+        with count_queries(db.engine) as refreshed:
+            page = client.get("/patient/doctors").get_data(as_text=True)
+    app.extensions.pop("hms_cache", None)
+    assert not any("DISTINCT doctor_profiles.specialization" in s for s in cached)
+    assert any("DISTINCT doctor_profiles.specialization" in s for s in refreshed)
+    assert 'value="Neurology"' in page  # the new choice in the filter
