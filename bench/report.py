@@ -122,10 +122,13 @@ def render(results: dict) -> str:
         for c, load in page["load"].items():
             ratio = f"{_ratio(load['rps'], healthz.get(c, {}).get('rps'))} of /healthz"
             lines.append(_load_row(name, c, load, page["queries"], ratio))
-    for c, load in main["booking"].items():
+    bookings = [("POST /booking/slots/<id>", c, load) for c, load in main["booking"].items()]
+    if "booking_worker_only" in main:
+        bookings.append(("  same, emails by the worker only", 8, main["booking_worker_only"]))
+    for name, c, load in bookings:
         rate = load["bookings_per_s"]
         ratio = f"{_ratio(rate, db['tps'])} of db, {_ratio(rate, healthz.get(c, {}).get('rps'))} hz"
-        lines.append(_load_row("POST /booking/slots/<id>", c, load, None, ratio))
+        lines.append(_load_row(name, c, load, None, ratio))
     lines += _growth(results)
     lines += _checks(main)
     lines.append("")

@@ -166,6 +166,10 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
             )
             for c in (profile.booking_connections if full else (GROWTH,))
         }
+        if full:
+            out["booking_worker_only"] = booking_worker_only(
+                url, env, patients, pool, profile, work
+            )
         out["db_ceiling"] = db_ceiling(url, pool, seeded, size, profile)
         if full:
             out.update(exact_checks(url, env, base, patients, contested, receiver_port, size, work))
@@ -173,6 +177,23 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
     finally:
         web.stop()
     return out
+
+
+def booking_worker_only(url, env, patients, pool, profile: Profile, work) -> dict:
+    """The same bookings with OUTBOX_DELIVER_AFTER_RESPONSE off: the emails wait for the outbox
+    worker (the drain below delivers them) instead of occupying the web thread after each
+    response. The sessions carry over: same secret key, same database."""
+    port = servers.free_port()
+    quiet = {**env, "OUTBOX_DELIVER_AFTER_RESPONSE": "false"}
+    web = servers.start_gunicorn("web-worker-only", port, quiet, work)
+    try:
+        say("   booking again, emails left to the outbox worker")
+        return measure_booking(
+            f"http://127.0.0.1:{port}", libpq_url(url), patients, pool,
+            connections=GROWTH, seconds=profile.seconds, work=work,
+        )  # fmt: skip
+    finally:
+        web.stop()
 
 
 def db_ceiling(url, pool: SlotPool, seeded, size, profile: Profile) -> dict:
