@@ -189,7 +189,8 @@ def _checks(main: dict) -> list[str]:
         lines.append(
             f"outbox drain, {drain['workers']} workers: {drain['expected']} messages in "
             f"{drain['seconds']} s ({drain['rate']:.0f}/s): duplicates = {drain['duplicates']}, "
-            f"missing = {drain['missing']}, left = {drain['left_in_queue']}: "
+            f"missing = {drain['missing']}, left = {drain['left_in_queue']} (and "
+            f"{drain['unexpected']} the workers queued themselves, e.g. reminders): "
             + ("PASS" if drain["passed"] else "FAIL")
         )
     memory = main.get("memory")
