@@ -1,21 +1,41 @@
-"""Results that may be a little old: computed at most once per period, per process.
+"""Results kept while nothing has changed: computed again after a change, or after a period.
 
 For figures that are expensive because they summarise whole tables (the admin dashboard) or
-that change rarely and are read on every page view (the specializations of the directory's
-filter). The period is a setting, 0 turning the cache off (as the test suite does).
+that are read on every page view and change rarely (the directory's specializations filter).
+
+"Nothing has changed" is the audit trail's high-water mark: every change a person makes writes
+an audit event in its own transaction (the house rule), so a new event id means the figures may
+be stale, in every process at once. That costs one primary-key lookup per request, read once and
+shared by every cached function the request calls. The period (a setting, 0 turning the cache
+off) bounds what the mark cannot see: figures that move with the clock, or rows written without
+an event (the test factories).
 """
 
 import threading
 from collections.abc import Callable
 from functools import wraps
 
-from flask import current_app
+from flask import current_app, g, has_request_context
+from sqlalchemy import func, select
 
+from app.extensions import db
+from app.models import AuditEvent
 from app.timeutil import utcnow
 
 
+def latest_change() -> int | None:
+    """The id of the newest audit event, read at most once per request."""
+    if has_request_context() and "hms_latest_change" in g:
+        return g.hms_latest_change
+    mark = db.session.scalar(select(func.max(AuditEvent.id)))
+    if has_request_context():
+        g.hms_latest_change = mark
+    return mark
+
+
 def cached_for(setting: str) -> Callable:
-    """Keep the decorated function's result for `app.config[setting]` seconds.
+    """Keep the decorated function's result for `app.config[setting]` seconds, or until the
+    next change.
 
     The key is the function and its keyword arguments. Positional arguments are not part of it:
     they are the moment asked about (`now`), and within one period the result computed at its
@@ -33,12 +53,13 @@ def cached_for(setting: str) -> Callable:
                 return function(*args, **kwargs)
             lock, entries = current_app.extensions.setdefault("hms_cache", (threading.Lock(), {}))
             key = (name, tuple(sorted(kwargs.items())))
+            mark = latest_change()
             with lock:
                 clock = utcnow().timestamp()
                 hit = entries.get(key)
-                if hit is None or clock - hit[0] >= seconds:
-                    hit = entries[key] = (clock, function(*args, **kwargs))
-                return hit[1]
+                if hit is None or hit[1] != mark or clock - hit[0] >= seconds:
+                    hit = entries[key] = (clock, mark, function(*args, **kwargs))
+                return hit[2]
 
         return cached
 

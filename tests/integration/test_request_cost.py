@@ -12,6 +12,7 @@ import pytest
 import time_machine
 
 from app.services import email_sender
+from app.services.audit import AuditKind, record
 from app.timeutil import utcnow
 from tests.helpers import count_queries
 
@@ -92,7 +93,7 @@ def test_admin_figures_are_computed_once_per_cache_period(
         with count_queries(db.engine) as recomputed:
             page = client.get("/admin/").get_data(as_text=True)
     app.extensions.pop("hms_cache", None)
-    assert len(fresh) == 2  # the signed-in user, once per request: no aggregate at all
+    assert len(fresh) == 4  # per request: the signed-in user and the audit mark, no aggregate
     assert len(recomputed) > 2
     assert 'data-stat="doctors">1<' in page
 
@@ -116,3 +117,18 @@ def test_the_directory_reads_the_specializations_once_a_minute(
     assert not any("DISTINCT doctor_profiles.specialization" in s for s in cached)
     assert any("DISTINCT doctor_profiles.specialization" in s for s in refreshed)
     assert 'value="Neurology"' in page  # the new choice in the filter
+
+
+def test_admin_figures_follow_a_change_at_once(app, db, client, make, login_as, monkeypatch):
+    """A change writes an audit event: the next view recomputes, in whichever process serves it."""
+    monkeypatch.setitem(app.config, "ADMIN_STATS_CACHE_SECONDS", 30)
+    app.extensions.pop("hms_cache", None)
+    admin = make.admin()
+    login_as(client, admin)
+    assert 'data-stat="doctors">0<' in client.get("/admin/").get_data(as_text=True)
+    doctor = make.doctor()
+    record(AuditKind.SIGNUP, actor=doctor.user, target=doctor.user)
+    db.session.commit()
+    page = client.get("/admin/").get_data(as_text=True)
+    app.extensions.pop("hms_cache", None)
+    assert 'data-stat="doctors">1<' in page
