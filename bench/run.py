@@ -231,7 +231,7 @@ def outbox_drain(url, env, receiver_port, size, work) -> dict:
     if servers.flask(["outbox", "run", "--help"], env, timeout=60).returncode != 0:
         say("   outbox drain: `flask outbox run` is not on this branch yet: pending")
         return {"pending": "`flask outbox run` is not available on this branch yet"}
-    count = max(100, round(DRAIN_MESSAGES_AT_SCALE_1 * size))
+    count = min(5000, max(100, round(DRAIN_MESSAGES_AT_SCALE_1 * size)))  # bounded at any scale
     checks.queue_messages(libpq_url(url), count, f"bench-drain:{time.time_ns()}")
     time.sleep(1)  # let after-response deliveries of the last bookings finish first
     say(f"   outbox drain: {count} messages, two workers")
