@@ -13,19 +13,27 @@ import psycopg
 
 NOTICE = timedelta(hours=2)  # well past BOOKING_MIN_NOTICE_MINUTES, so no slot expires mid-run
 MAX_SLOTS_LOADED = 60_000
+PER_TIME = 500
 
 
 class SlotPool:
     def __init__(self, conn: psycopg.Connection, patient_ids: list[int], now: datetime):
         self.patient_ids = patient_ids
+        # At most PER_TIME slots per start time: a patient takes one slot per time, so a big
+        # clinic's thousands of slots at 09:00 would fill the load with times nobody can use.
         rows = conn.execute(
             """
-            SELECT s.id, s.start_at FROM availability_slots s
-            WHERE s.start_at > %s AND NOT EXISTS (
-                SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.status <> 'cancelled')
-            ORDER BY s.start_at, s.id LIMIT %s
+            SELECT id, start_at FROM (
+                SELECT s.id, s.start_at,
+                       row_number() OVER (PARTITION BY s.start_at ORDER BY s.id) AS n
+                FROM availability_slots s
+                WHERE s.start_at > %s AND NOT EXISTS (
+                    SELECT 1 FROM appointments a
+                    WHERE a.slot_id = s.id AND a.status <> 'cancelled')
+            ) open_slots
+            WHERE n <= %s ORDER BY start_at, id LIMIT %s
             """,
-            (now + NOTICE, MAX_SLOTS_LOADED),
+            (now + NOTICE, PER_TIME, MAX_SLOTS_LOADED),
         ).fetchall()
         self.by_start: dict[datetime, list[int]] = defaultdict(list)
         for slot_id, start in rows:
