@@ -106,7 +106,13 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
     PAGE_SIZE = env_int("PAGE_SIZE", 20)
+    # The admin dashboard's aggregates are recomputed at most this often per process (0: always).
+    ADMIN_STATS_CACHE_SECONDS = env_int("ADMIN_STATS_CACHE_SECONDS", 30)
+    # The directory's list of specializations (its search filter) is re-read at most this often.
+    DIRECTORY_CACHE_SECONDS = env_int("DIRECTORY_CACHE_SECONDS", 60)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Benchmarks only (bench/): an X-Query-Count header on every response. Never on by default.
+    QUERY_COUNT_HEADER = env_bool("HMS_QUERY_COUNT_HEADER", False)
 
     @classmethod
     def validate(cls, config: dict) -> None:
@@ -162,6 +168,8 @@ class TestingConfig(Config):
     OUTBOX_IDLE_SECONDS = 0.1
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = False
+    ADMIN_STATS_CACHE_SECONDS = 0  # exact figures in every test; the cache has its own
+    DIRECTORY_CACHE_SECONDS = 0
     PASSWORD_HASH_FAST = True  # argon2 with small parameters: the suite hashes thousands
 
 

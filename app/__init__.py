@@ -7,6 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from app import instrumentation
 from config import Config, config_for
 
 
@@ -26,6 +27,7 @@ def create_app(config: type[Config] | str | None = None, overrides: dict | None 
     register_template_helpers(app)
     register_commands(app)
     register_outbox_delivery(app)
+    instrumentation.register(app)
     return app
 
 

@@ -1,6 +1,7 @@
 """Loading the signed-in user, and ending sessions that should no longer work."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import User
@@ -12,7 +13,13 @@ def load_user(session_user_id: str) -> User | None:
         user_id, version = (int(part) for part in session_user_id.split(":", 1))
     except (ValueError, AttributeError):
         return None
-    user = db.session.scalar(select(User).where(User.id == user_id))
+    # The profile comes in the same query: nearly every doctor and patient page reads it, and
+    # a lazy load would be one more round trip per request.
+    user = db.session.scalar(
+        select(User)
+        .options(joinedload(User.doctor_profile), joinedload(User.patient_profile))
+        .where(User.id == user_id)
+    )
     if user is None or not user.active or user.session_version != version:
         return None
     return user

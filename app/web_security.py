@@ -30,6 +30,9 @@ CSP = {
 
 SESSION_STARTED = "_hms_started"
 SESSION_SEEN = "_hms_seen"
+# The idle clock moves in steps of a minute: rewriting (and re-signing) the session cookie on
+# every request would cost each response a Set-Cookie for no gain in a 30-minute limit.
+SEEN_GRANULARITY = 60
 
 
 def register(app: Flask) -> None:
@@ -99,13 +102,16 @@ def enforce_session_timeouts():
         flash("Your session has ended. Please sign in again.", "info")
         next_url = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("auth.login", next=next_url))
-    session[SESSION_SEEN] = now
+    if now - seen >= SEEN_GRANULARITY:
+        session[SESSION_SEEN] = now
     return None
 
 
 def no_store_when_signed_in(response):
     """Pages for a signed-in user may hold medical details: never keep them in a cache."""
-    if current_user.is_authenticated:
+    # is_anonymous, not is_authenticated: the latter reads `active`, and after the view's commit
+    # that attribute is expired, so asking would cost a query on every state-changing request.
+    if not current_user.is_anonymous:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response

@@ -130,20 +130,31 @@ def open_slots(doctor_id: int, earliest: datetime, latest: datetime) -> Select:
 def next_open_slot_by_doctor(
     doctor_ids: list[int], earliest: datetime, latest: datetime
 ) -> dict[int, datetime]:
-    """One query for a whole page of doctors: doctor id → start of their next open slot."""
+    """One query for a whole page of doctors: doctor id → start of their next open slot.
+
+    Per doctor, a correlated "first open slot" walks the (doctor_id, start_at) index and stops
+    at the first free one: the cost follows the page of doctors, not how many slots each has
+    published (a min() over every open slot in the booking window read them all).
+    """
     if not doctor_ids:
         return {}
-    rows = db.session.execute(
-        select(AvailabilitySlot.doctor_id, func.min(AvailabilitySlot.start_at))
+    first_open = (
+        select(AvailabilitySlot.start_at)
         .where(
-            AvailabilitySlot.doctor_id.in_(doctor_ids),
+            AvailabilitySlot.doctor_id == DoctorProfile.id,
             AvailabilitySlot.start_at >= earliest,
             AvailabilitySlot.start_at <= latest,
             slot_is_open(),
         )
-        .group_by(AvailabilitySlot.doctor_id)
+        .order_by(AvailabilitySlot.start_at)
+        .limit(1)
+        .correlate(DoctorProfile)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(DoctorProfile.id, first_open).where(DoctorProfile.id.in_(doctor_ids))
     ).all()
-    return {doctor_id: as_utc(start) for doctor_id, start in rows}
+    return {doctor_id: as_utc(start) for doctor_id, start in rows if start is not None}
 
 
 def booked_slot_ids(slot_ids: list[int]) -> set[int]:

@@ -87,7 +87,10 @@ def book(
     if slot is None:
         raise SlotUnavailable(SLOT_GONE)
     check_bookable_time(slot.start_at, now)
-    if not db.session.get(DoctorProfile, slot.doctor_id).user.active:
+    # Held in a name for the rest of the booking: the session's identity map keeps objects only
+    # while something refers to them, and the notifications below need this doctor again.
+    doctor = db.session.get(DoctorProfile, slot.doctor_id)
+    if not doctor.user.active:
         raise SlotUnavailable(DOCTOR_UNAVAILABLE)
     holder = repo.active_appointment_for_slot(slot.id)
     if holder is not None:

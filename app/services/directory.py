@@ -10,6 +10,7 @@ from itertools import groupby
 
 from flask_sqlalchemy.pagination import Pagination
 
+from app.caching import cached_for
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile
 from app.repositories import doctors as doctor_repo
@@ -56,7 +57,10 @@ def search_doctors(
     return DoctorPage(pagination, next_open)
 
 
+@cached_for("DIRECTORY_CACHE_SECONDS")
 def specializations() -> list[str]:
+    """The filter's choices, on every directory page view: they change when a doctor joins or
+    edits a profile, so a list a minute old is fine and saves a query over all doctors."""
     return doctor_repo.specializations()
 
 

@@ -13,6 +13,7 @@ HMAC-SHA256 of the exact bytes sent. How the answer maps onto retries:
 import hashlib
 import hmac
 import json
+import threading
 
 import requests
 from flask import current_app
@@ -20,6 +21,23 @@ from flask import current_app
 from app.services.delivery import PermanentDeliveryError, RetryableDeliveryError
 
 MAX_REASON_CHARS = 300
+
+
+_local = threading.local()
+
+
+def _http() -> requests.Session:
+    """This thread's keep-alive connections to the email service.
+
+    A booking queues two emails and the worker sends thousands: a new TCP (and, in production,
+    TLS) handshake and a new `requests` session for each would cost more than the message.
+    One session per thread, because a session is not safe to share between threads; a pooled
+    connection the service has closed is noticed by urllib3 and replaced before it is used.
+    """
+    http = getattr(_local, "session", None)
+    if http is None:
+        http = _local.session = requests.Session()
+    return http
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -35,7 +53,7 @@ def send_email(payload: dict, idempotency_key: str) -> None:
         raise RetryableDeliveryError("EMAIL_SERVICE_SECRET is not set")
     body = json.dumps({**payload, "id": idempotency_key}, separators=(",", ":")).encode("utf-8")
     try:
-        response = requests.post(
+        response = _http().post(
             config["EMAIL_SERVICE_URL"],
             data=body,
             headers={"Content-Type": "application/json", "X-Signature": sign(body, secret)},

@@ -8,6 +8,7 @@ alternatives all read the same numbers.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app.caching import cached_for
 from app.models import AppointmentStatus, Role
 from app.repositories import stats as repo
 from app.timeutil import clinic_zone, local_day_bounds, utcnow
@@ -15,6 +16,9 @@ from app.timeutil import clinic_zone, local_day_bounds, utcnow
 BOOKING_DAYS = 30
 UTILISATION_DAYS = 14
 TOP = 10
+# Whole-table aggregates, asked for five times per view (the page and its four charts): up to
+# half a minute old is as good for a usage dashboard.
+CACHE_SETTING = "ADMIN_STATS_CACHE_SECONDS"
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -75,6 +79,7 @@ class Utilisation:
         return percent(self.booked, self.published) or 0.0
 
 
+@cached_for(CACHE_SETTING)
 def overview(now: datetime | None = None) -> Overview:
     now = now or utcnow()
     roles = repo.users_by_role()
@@ -98,6 +103,7 @@ def overview(now: datetime | None = None) -> Overview:
     )
 
 
+@cached_for(CACHE_SETTING)
 def daily_bookings(now: datetime | None = None, days: int = BOOKING_DAYS) -> list[Day]:
     """Bookings made on each of the last `days` clinic days (today included), oldest first."""
     now = now or utcnow()
@@ -118,6 +124,7 @@ def window_total(days: list[Day]) -> Bookings:
     return Bookings(sum(d.booked for d in days), sum(d.cancelled for d in days))
 
 
+@cached_for(CACHE_SETTING)
 def slot_utilisation(
     now: datetime | None = None, days: int = UTILISATION_DAYS, limit: int = TOP
 ) -> list[Utilisation]:
@@ -127,6 +134,7 @@ def slot_utilisation(
     return [Utilisation(r.full_name, r.specialization, r.published, r.booked) for r in rows]
 
 
+@cached_for(CACHE_SETTING)
 def busiest_specializations(
     now: datetime | None = None, days: int = BOOKING_DAYS, limit: int = TOP
 ) -> list[tuple[str, int]]:

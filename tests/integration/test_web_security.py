@@ -92,6 +92,20 @@ def test_idle_session_ends(app, client, make):
     assert response.headers["Location"].startswith("/auth/login")
 
 
+def test_the_idle_clock_rewrites_the_cookie_at_most_once_a_minute(app, client, make):
+    make.user(email="p@example.com")
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        _login(client, "p@example.com")
+        client.get("/patient/")  # the first page after sign-in stores its CSRF token
+        clock.shift(timedelta(seconds=30))
+        within = client.get("/patient/")
+        clock.shift(timedelta(seconds=31))
+        after_a_minute = client.get("/patient/")
+    assert within.status_code == after_a_minute.status_code == 200
+    assert "session=" not in within.headers.get("Set-Cookie", "")
+    assert "session=" in after_a_minute.headers.get("Set-Cookie", "")
+
+
 def test_absolute_session_limit_ends_even_an_active_session(app, client, make):
     make.user(email="p@example.com")
     with time_machine.travel(utcnow(), tick=False) as clock:

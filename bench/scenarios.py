@@ -1,0 +1,141 @@
+"""What is measured against one running server: pages, /healthz, bookings over HTTP."""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import requests
+
+from bench.load import LoadResult, run_wrk
+from bench.seed import SEARCH_TERM, SPECIALIZATIONS
+from bench.sessions import USER_AGENT, Browser
+from bench.slots import SlotPool
+
+QUERY_HEADER = "X-Query-Count"
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    role: str
+    path: str
+
+
+def pages(doctor_id: int) -> list[Page]:
+    """The pages a clinic's users load most, as routed in /work/shared/CONTRACT.md."""
+    return [
+        Page("doctor list", "patient", "/patient/doctors"),
+        Page("doctor search ?q=", "patient", f"/patient/doctors?q={SEARCH_TERM}"),
+        Page(
+            "doctor filter ?specialization=",
+            "patient",
+            f"/patient/doctors?specialization={quote(SPECIALIZATIONS[0])}",
+        ),
+        Page("doctor's slots", "patient", f"/patient/doctors/{doctor_id}"),
+        Page("patient dashboard", "patient", "/patient/"),
+        Page("doctor dashboard", "doctor", "/doctor/"),
+        Page("admin dashboard", "admin", "/admin/"),
+    ]
+
+
+def look(base: str, browser: Browser, path: str) -> requests.Response:
+    """One plain request with the exact headers wrk will send (no cookie-jar updates)."""
+    return requests.get(
+        f"{base}{path}",
+        headers={"Cookie": browser.cookie_header, "User-Agent": USER_AGENT},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def measure_page(
+    base: str, page: Page, browser: Browser, connections: list[int], seconds: float
+) -> dict:
+    first = look(base, browser, page.path)
+    entry = {
+        "path": page.path,
+        "status": first.status_code,
+        "queries": int(first.headers[QUERY_HEADER]) if QUERY_HEADER in first.headers else None,
+        "bytes": len(first.content),
+        "load": {},
+    }
+    if first.status_code != 200:
+        say(f"   {page.name}: {page.path} answered {first.status_code}: not measured")
+        return entry
+    for c in connections:
+        result = run_wrk(
+            f"{base}{page.path}", connections=c, seconds=seconds, headers=browser.wrk_headers()
+        )
+        entry["load"][c] = result.as_dict()
+        # A session that ended would turn every request into a cheap 302 to the login page.
+        if result.bytes_per_request < 0.5 * entry["bytes"] or result.failed:
+            entry["load"][c]["suspect"] = True
+        say(f"   {page.name} c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
+    after = look(base, browser, page.path).status_code
+    if after != 200:
+        entry["ended_with_status"] = after
+    return entry
+
+
+def measure_healthz(base: str, connections: list[int], seconds: float) -> dict:
+    results = {}
+    for c in connections:
+        result = run_wrk(f"{base}/healthz", connections=c, seconds=seconds)
+        results[c] = result.as_dict()
+        say(f"   /healthz c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
+    return results
+
+
+def booking_form(browser: Browser, note: str) -> str:
+    return f"csrf_token={quote(browser.csrf_token, safe='')}&notes={quote(note)}"
+
+
+def measure_booking(
+    base: str,
+    url: str,
+    browsers: list[Browser],
+    pool: SlotPool,
+    *,
+    connections: int,
+    seconds: float,
+    work: Path,
+) -> dict:
+    """wrk posts distinct-slot bookings, rotating over the signed-in patients; the database
+    then says how many appointments really exist, which is the figure reported."""
+    pairs = pool.for_patients(int(seconds * 1000))
+    plan = work / f"bookings-c{connections}.tsv"
+    with plan.open("w") as out:
+        for index, slot_id in pairs:
+            browser = browsers[index]
+            form = booking_form(browser, "bench")
+            out.write(f"{browser.cookie_header}\t{form}\t/booking/slots/{slot_id}\n")
+    result: LoadResult = run_wrk(
+        f"{base}/",
+        connections=connections,
+        seconds=seconds,
+        script="booking.lua",
+        env={"BENCH_BOOKING_FILE": str(plan), "BENCH_USER_AGENT": USER_AGENT},
+    )
+    slot_ids = [slot_id for _index, slot_id in pairs]
+    with psycopg.connect(url) as conn:
+        booked = conn.execute(
+            "SELECT count(*) FROM appointments WHERE slot_id = ANY(%s) AND status = 'booked'",
+            (slot_ids,),
+        ).fetchone()[0]
+    rate = booked / result.seconds if result.seconds else 0.0
+    say(
+        f"   booking c={connections}: {booked} booked of {result.requests} sent, "
+        f"{rate:.0f} bookings/s, p95 {result.p95_ms:.1f} ms"
+    )
+    return {
+        **result.as_dict(),
+        "offered": len(pairs),
+        "booked": booked,
+        "bookings_per_s": round(rate, 1),
+    }

@@ -1,0 +1,147 @@
+"""The processes a benchmark runs: gunicorn, the email receiver, outbox workers.
+
+Each is started by the harness, logs to a file in the run's work directory, and is stopped by
+its own pid (SIGTERM, then SIGKILL after a grace period). Memory is read from /proc: VmHWM is
+the peak resident set a process has reached, which is what sizing a machine needs.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the virtualenv running the harness has gunicorn and flask
+GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4  # as in the Procfile
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    def __init__(self, name: str, command: list[str], env: dict, log_dir: Path):
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, grace: float = 15.0) -> None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=grace)
+        self._log.close()
+
+    def tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until_up(url: str, process: Process, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{process.name} did not answer {url} within {timeout:.0f} s")
+
+
+def start_gunicorn(name: str, port: int, env: dict, log_dir: Path) -> Process:
+    command = [
+        str(BIN / "gunicorn"),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(GUNICORN_WORKERS),
+        "--threads", str(GUNICORN_THREADS),
+        "--access-logfile", "-",
+        "wsgi:app",
+    ]  # fmt: skip
+    process = Process(name, command, env, log_dir)
+    wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    return process
+
+
+def start_receiver(port: int, env: dict, log_dir: Path) -> Process:
+    command = [sys.executable, "-m", "bench.receiver", "--port", str(port)]
+    process = Process("receiver", command, env, log_dir)
+    wait_until_up(f"http://127.0.0.1:{port}/stats", process)
+    return process
+
+
+def flask(args: list[str], env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid` (gunicorn's workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # the command name is in parentheses and may hold spaces: split after the last ')'
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def vm_hwm_mib(pid: int) -> float | None:
+    """Peak resident set size of a live process, in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def app_env(database_url: str, receiver_port: int, secrets: dict) -> dict:
+    """Production configuration, as an operator would set it, with the limiter off so the load
+    is not throttled, and the query-count header on so pages can be costed in queries."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HMS_", "FLASK_"))}
+    env.update(
+        HMS_ENV="production",
+        DATABASE_URL=database_url,
+        SECRET_KEY=secrets["SECRET_KEY"],
+        EMAIL_SERVICE_SECRET=secrets["EMAIL_SERVICE_SECRET"],
+        EMAIL_SERVICE_URL=f"http://127.0.0.1:{receiver_port}/dev/send-email",
+        RATELIMIT_ENABLED="false",
+        HMS_QUERY_COUNT_HEADER="1",
+        PUBLIC_BASE_URL="http://127.0.0.1",
+    )
+    return env

@@ -1,0 +1,134 @@
+"""Per-request work the benchmark found and removed: each test pins one saving.
+
+Speed itself is measured by `make bench` (bench/README.md), never asserted here: these tests
+count SQL statements, which do not drift with the machine.
+"""
+
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import time_machine
+
+from app.services import email_sender
+from app.services.audit import AuditKind, record
+from app.timeutil import utcnow
+from tests.helpers import count_queries
+
+
+def _standalone_profile_loads(statements: list[str]) -> list[str]:
+    return [
+        s
+        for s in statements
+        if s.lstrip().startswith(("SELECT doctor_profiles.", "SELECT patient_profiles."))
+        and "FROM users" not in s
+        and "JOIN users" not in s
+    ]
+
+
+@pytest.mark.parametrize(("role", "page"), [("patient", "/patient/"), ("doctor", "/doctor/")])
+def test_the_signed_in_users_profile_comes_with_the_user(
+    app, db, client, make, login_as, role, page
+):
+    profile = make.patient() if role == "patient" else make.doctor()
+    login_as(client, profile.user)
+    client.get(page)  # the first page after sign-in also stores a CSRF token: not counted
+    with count_queries(db.engine) as statements:
+        assert client.get(page).status_code == 200
+    loads_user = [s for s in statements if "FROM users" in s and "WHERE users.id" in s]
+    assert len(loads_user) == 1
+    assert f"{role}_profiles" in loads_user[0]
+    assert _standalone_profile_loads(statements) == []
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real email service behind its gateway
+
+    def do_POST(self):  # noqa: N802 - the http.server protocol
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.connections.add(self.client_address)
+        body = b'{"ok": true, "message_id": "m"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        return
+
+
+def test_emails_from_one_thread_share_a_connection(app, monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    server.connections = set()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setitem(
+        app.config, "EMAIL_SERVICE_URL", f"http://127.0.0.1:{server.server_port}/dev/send-email"
+    )
+    try:
+        with app.app_context():
+            for n in range(3):
+                email_sender.send_email({"action": "SIGNUP_WELCOME", "to": "a@b.c"}, f"k{n}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(server.connections) == 1
+
+
+def test_admin_figures_are_computed_once_per_cache_period(
+    app, db, client, make, login_as, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ADMIN_STATS_CACHE_SECONDS", 30)
+    app.extensions.pop("hms_cache", None)
+    login_as(client, make.admin())
+    client.get("/admin/")  # CSRF token stored; figures computed
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        with count_queries(db.engine) as fresh:
+            client.get("/admin/")
+            client.get("/admin/charts/utilisation.svg")
+        make.doctor()  # a new doctor: visible once the period is over
+        clock.shift(timedelta(seconds=31))
+        with count_queries(db.engine) as recomputed:
+            page = client.get("/admin/").get_data(as_text=True)
+    app.extensions.pop("hms_cache", None)
+    assert len(fresh) == 4  # per request: the signed-in user and the audit mark, no aggregate
+    assert len(recomputed) > 2
+    assert 'data-stat="doctors">1<' in page
+
+
+def test_the_directory_reads_the_specializations_once_a_minute(
+    app, db, client, make, login_as, monkeypatch
+):
+    monkeypatch.setitem(app.config, "DIRECTORY_CACHE_SECONDS", 60)
+    app.extensions.pop("hms_cache", None)
+    make.doctor(specialization="Cardiology")
+    login_as(client, make.patient().user)
+    client.get("/patient/doctors")
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        with count_queries(db.engine) as cached:
+            client.get("/patient/doctors")
+        make.doctor(specialization="Neurology")
+        clock.shift(timedelta(seconds=61))
+        with count_queries(db.engine) as refreshed:
+            page = client.get("/patient/doctors").get_data(as_text=True)
+    app.extensions.pop("hms_cache", None)
+    assert not any("DISTINCT doctor_profiles.specialization" in s for s in cached)
+    assert any("DISTINCT doctor_profiles.specialization" in s for s in refreshed)
+    assert 'value="Neurology"' in page  # the new choice in the filter
+
+
+def test_admin_figures_follow_a_change_at_once(app, db, client, make, login_as, monkeypatch):
+    """A change writes an audit event: the next view recomputes, in whichever process serves it."""
+    monkeypatch.setitem(app.config, "ADMIN_STATS_CACHE_SECONDS", 30)
+    app.extensions.pop("hms_cache", None)
+    admin = make.admin()
+    login_as(client, admin)
+    assert 'data-stat="doctors">0<' in client.get("/admin/").get_data(as_text=True)
+    doctor = make.doctor()
+    record(AuditKind.SIGNUP, actor=doctor.user, target=doctor.user)
+    db.session.commit()
+    page = client.get("/admin/").get_data(as_text=True)
+    app.extensions.pop("hms_cache", None)
+    assert 'data-stat="doctors">1<' in page
