@@ -23,6 +23,9 @@ class User(UserMixin, db.Model):
         # Emails are stored lower-cased by the accounts service; the index makes the
         # database refuse case variants even if some other path forgets.
         Index("uq_users_email_lower", text("lower(email)"), unique=True),
+        # The doctor directory lists active doctors by name: measured by bench/ to stop growing
+        # with the number of users.
+        Index("ix_users_role_full_name", "role", "full_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
