@@ -4,7 +4,7 @@ the page number of a list and the page to return to after an action."""
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request
 
 from app.extensions import db
 from app.security import is_safe_next
@@ -54,3 +54,19 @@ def back_url(default: str) -> str:
     if parts.netloc == request.host and is_safe_next(target):
         return target
     return default
+
+
+def profile_page(form_class, template: str, initial: dict, save):
+    """A profile form: filled from `initial` on GET; a valid POST calls `save(**fields)` with the
+    form's fields (named like the service's arguments), commits and comes back to the page."""
+    form = form_class(data=initial) if request.method == "GET" else form_class()
+    if form.validate_on_submit():
+        fields = {name: value for name, value in form.data.items() if name != "csrf_token"}
+        try:
+            save(**fields)
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, template)
+        flash("Your profile has been saved.", "success")
+        return redirect(request.path)
+    return render_template(template, form=form), form_status(form)

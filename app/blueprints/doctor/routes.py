@@ -1,3 +1,5 @@
+from functools import partial
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -9,7 +11,15 @@ from app.security import owned_or_404
 from app.services import DomainError, agenda, profiles, visits
 from app.services import availability as availability_service
 from app.timeutil import utcnow
-from app.views import ID, abort_with, back_url, form_status, page_arg, show_domain_error
+from app.views import (
+    ID,
+    abort_with,
+    back_url,
+    form_status,
+    page_arg,
+    profile_page,
+    show_domain_error,
+)
 
 AVAILABILITY = "doctor/availability.html"
 
@@ -147,31 +157,12 @@ def record_outcome(appointment_id: int):
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():
     doctor = current_user.doctor_profile
-    if request.method == "GET":
-        form = DoctorProfileForm(
-            data={
-                "full_name": current_user.full_name,
-                "phone": current_user.phone,
-                "specialization": doctor.specialization if doctor else "",
-                "years_of_experience": doctor.years_of_experience if doctor else 0,
-                "bio": doctor.bio if doctor else "",
-            }
-        )
-    else:
-        form = DoctorProfileForm()
-    if form.validate_on_submit():
-        try:
-            profiles.update_doctor(
-                current_user,
-                full_name=form.full_name.data,
-                specialization=form.specialization.data,
-                years_of_experience=form.years_of_experience.data,
-                bio=form.bio.data,
-                phone=form.phone.data,
-            )
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(error, form, "doctor/profile.html")
-        flash("Your profile has been saved.", "success")
-        return redirect(url_for(".profile"))
-    return render_template("doctor/profile.html", form=form), form_status(form)
+    initial = {
+        "full_name": current_user.full_name,
+        "phone": current_user.phone,
+        "specialization": doctor.specialization if doctor else "",
+        "years_of_experience": doctor.years_of_experience if doctor else 0,
+        "bio": doctor.bio if doctor else "",
+    }
+    save = partial(profiles.update_doctor, current_user._get_current_object())
+    return profile_page(DoctorProfileForm, "doctor/profile.html", initial, save)

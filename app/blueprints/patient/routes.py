@@ -1,3 +1,5 @@
+from functools import partial
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -13,7 +15,13 @@ from app.models import PatientProfile
 from app.security import owned_or_404
 from app.services import DomainError, NotFound, agenda, directory, profiles, waitlist
 from app.timeutil import utcnow
-from app.views import ID, abort_with, back_url, form_status, page_arg, show_domain_error
+from app.views import (
+    ID,
+    abort_with,
+    back_url,
+    page_arg,
+    profile_page,
+)
 
 
 def _me() -> PatientProfile:
@@ -98,34 +106,15 @@ def appointments():
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():
     patient = current_user.patient_profile
-    if request.method == "GET":
-        form = PatientProfileForm(
-            data={
-                "full_name": current_user.full_name,
-                "phone": current_user.phone,
-                "date_of_birth": patient.date_of_birth if patient else None,
-                "address": patient.address if patient else "",
-                "emergency_contact": patient.emergency_contact if patient else "",
-            }
-        )
-    else:
-        form = PatientProfileForm()
-    if form.validate_on_submit():
-        try:
-            profiles.update_patient(
-                current_user,
-                full_name=form.full_name.data,
-                date_of_birth=form.date_of_birth.data,
-                phone=form.phone.data,
-                address=form.address.data,
-                emergency_contact=form.emergency_contact.data,
-            )
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(error, form, "patient/profile.html")
-        flash("Your profile has been saved.", "success")
-        return redirect(url_for(".profile"))
-    return render_template("patient/profile.html", form=form), form_status(form)
+    initial = {
+        "full_name": current_user.full_name,
+        "phone": current_user.phone,
+        "date_of_birth": patient.date_of_birth if patient else None,
+        "address": patient.address if patient else "",
+        "emergency_contact": patient.emergency_contact if patient else "",
+    }
+    save = partial(profiles.update_patient, current_user._get_current_object())
+    return profile_page(PatientProfileForm, "patient/profile.html", initial, save)
 
 
 @bp.post(f"/doctors/<{ID}:doctor_id>/waitlist")
