@@ -1,20 +1,11 @@
-"""Booking and cancelling tell both parties by email, through the outbox and the email service.
+"""Booking and cancelling tell both parties by email, through the outbox and the email service."""
 
-Written against the booking service's API before it was merged (see the skip below).
-"""
-
-import importlib.util
-
-import pytest
 from sqlalchemy import select
 
-from app.models import Appointment
-from tests.integration.outbox_helpers import run_once
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("app.services.booking") is None,
-    reason="app.services.booking is not merged yet",
-)
+from app.models import Appointment, OutboxStatus
+from app.services import booking
+from tests.integration.mail_fixtures import closed_url
+from tests.integration.outbox_helpers import PASSWORD, make_due, messages, run_once, sign_up
 
 
 def actions_to(mailbox, address: str) -> list[str]:
@@ -24,8 +15,6 @@ def actions_to(mailbox, address: str) -> list[str]:
 def test_booking_then_cancelling_emails_patient_and_doctor_once_each(
     db, make, runner, email_service, mailbox
 ):
-    from app.services import booking
-
     patient = make.patient(user__email="patient@example.com")
     slot = make.slot(doctor=make.doctor(user__email="doctor@example.com"))
 
@@ -44,3 +33,41 @@ def test_booking_then_cancelling_emails_patient_and_doctor_once_each(
     expected = ["BOOKING_CONFIRMATION", "BOOKING_CANCELLED"]
     assert actions_to(mailbox, "patient@example.com") == expected
     assert actions_to(mailbox, "doctor@example.com") == expected
+
+
+def test_through_the_app_and_through_an_outage_every_mail_arrives_exactly_once(
+    app, client, db, make, runner, mailbox, monkeypatch, request
+):
+    """Sign up and book over HTTP with the service up; then book again with it down: the booking
+    still succeeds, its mails wait, and once the service is back each arrives exactly once."""
+    monkeypatch.setitem(app.config, "OUTBOX_DELIVER_AFTER_RESPONSE", True)
+    doctor = make.doctor(user__email="doctor@example.com")
+    first, second = make.slot(doctor=doctor), make.slot(doctor=doctor)
+    request.getfixturevalue("email_service")  # the service is up
+    sign_up(client, "pat@example.com").close()
+    client.post("/auth/login", data={"email": "pat@example.com", "password": PASSWORD})
+    client.post(f"/booking/slots/{first.id}", data={"notes": "first"}).close()
+    run_once(runner)
+    assert actions_to(mailbox, "pat@example.com") == ["SIGNUP_WELCOME", "BOOKING_CONFIRMATION"]
+    assert actions_to(mailbox, "doctor@example.com") == ["BOOKING_CONFIRMATION"]
+
+    monkeypatch.setitem(app.config, "EMAIL_SERVICE_URL", closed_url())  # the service goes down
+    response = client.post(f"/booking/slots/{second.id}", data={"notes": "second"})
+    response.close()
+    assert response.status_code == 302  # the booking does not care
+    waiting = [m for m in messages(db) if m.status != OutboxStatus.SENT]
+    assert len(waiting) == 2 and {m.status for m in waiting} == {OutboxStatus.FAILED}
+
+    service = request.getfixturevalue("email_service")  # the same service, up again
+    monkeypatch.setitem(app.config, "EMAIL_SERVICE_URL", service.url)
+    make_due(db)
+    run_once(runner)
+    run_once(runner)
+    assert {m.status for m in messages(db)} == {OutboxStatus.SENT}
+    for message in messages(db):
+        assert len(mailbox.with_key(message.idempotency_key)) == 1
+    assert actions_to(mailbox, "pat@example.com") == [
+        "SIGNUP_WELCOME",
+        "BOOKING_CONFIRMATION",
+        "BOOKING_CONFIRMATION",
+    ]
