@@ -88,6 +88,22 @@ def patient_upcoming(patient: PatientProfile, now: datetime) -> list[Appointment
     return list(db.session.scalars(query.limit(DASHBOARD_ITEMS)))
 
 
+def listing(
+    when: str | None,
+    *,
+    now: datetime,
+    page: int,
+    per_page: int,
+    doctor: DoctorProfile | None = None,
+    patient: PatientProfile | None = None,
+) -> tuple[str, Pagination]:
+    """An appointments page as asked for by `?when=` (anything unknown reads as upcoming)."""
+    when = when if when in WHEN else "upcoming"
+    return when, appointments_page(
+        when=when, now=now, page=page, per_page=per_page, doctor=doctor, patient=patient
+    )
+
+
 def appointments_page(
     *,
     when: str,

@@ -118,16 +118,13 @@ def delete_slot(slot_id: int):
 
 @bp.get("/appointments")
 def appointments():
-    doctor = _me()
-    when = request.args.get("when")
-    when = when if when in agenda.WHEN else "upcoming"
     now = utcnow()
-    pagination = agenda.appointments_page(
-        when=when,
+    when, pagination = agenda.listing(
+        request.args.get("when"),
         now=now,
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
-        doctor=doctor,
+        doctor=_me(),
     )
     return render_template(
         "doctor/appointments.html",

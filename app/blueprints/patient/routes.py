@@ -83,16 +83,13 @@ def render_doctor(doctor_id: int, waitlist_form: WaitlistForm, status: int = 200
 
 @bp.get("/appointments")
 def appointments():
-    patient = _me()
-    when = request.args.get("when")
-    when = when if when in agenda.WHEN else "upcoming"
     now = utcnow()
-    pagination = agenda.appointments_page(
-        when=when,
+    when, pagination = agenda.listing(
+        request.args.get("when"),
         now=now,
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
-        patient=patient,
+        patient=_me(),
     )
     return render_template(
         "patient/appointments.html",
