@@ -9,6 +9,10 @@ be stale, in every process at once. That costs one primary-key lookup per reques
 shared by every cached function the request calls. The period (a setting, 0 turning the cache
 off) bounds what the mark cannot see: figures that move with the clock, or rows written without
 an event (the test factories).
+
+Figures that may lag a change by their period (the directory's filter and its doctor count) do
+without the mark: under a steady stream of bookings it moves on nearly every request, and would
+recompute them nearly every time.
 """
 
 import threading
@@ -33,9 +37,10 @@ def latest_change() -> int | None:
     return mark
 
 
-def cached_for(setting: str) -> Callable:
+def cached_for(setting: str, *, follow_changes: bool = True) -> Callable:
     """Keep the decorated function's result for `app.config[setting]` seconds, or until the
-    next change.
+    next change (with `follow_changes=False`, for the period only: no audit mark is read, for
+    figures that may lag a change by the period).
 
     The key is the function and its keyword arguments. Positional arguments are not part of it:
     they are the moment asked about (`now`), and within one period the result computed at its
@@ -53,7 +58,7 @@ def cached_for(setting: str) -> Callable:
                 return function(*args, **kwargs)
             lock, entries = current_app.extensions.setdefault("hms_cache", (threading.Lock(), {}))
             key = (name, tuple(sorted(kwargs.items())))
-            mark = latest_change()
+            mark = latest_change() if follow_changes else None
             with lock:
                 clock = utcnow().timestamp()
                 hit = entries.get(key)

@@ -7,7 +7,7 @@ partial unique index on appointments is what refuses a double booking.
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import ScalarSelect, Select, and_, case, exists, func, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -19,7 +19,6 @@ from app.models import (
     PatientProfile,
     User,
 )
-from app.timeutil import as_utc
 
 ACTIVE = Appointment.status != AppointmentStatus.CANCELLED
 
@@ -127,18 +126,14 @@ def open_slots(doctor_id: int, earliest: datetime, latest: datetime) -> Select:
     )
 
 
-def next_open_slot_by_doctor(
-    doctor_ids: list[int], earliest: datetime, latest: datetime
-) -> dict[int, datetime]:
-    """One query for a whole page of doctors: doctor id → start of their next open slot.
+def first_open_start(earliest: datetime, latest: datetime) -> ScalarSelect:
+    """SQL expression, correlated to DoctorProfile: the start of the doctor's next open slot.
 
-    Per doctor, a correlated "first open slot" walks the (doctor_id, start_at) index and stops
-    at the first free one: the cost follows the page of doctors, not how many slots each has
+    For a page of doctors it walks the (doctor_id, start_at) index per doctor and stops at the
+    first free slot: the cost follows the page of doctors, not how many slots each has
     published (a min() over every open slot in the booking window read them all).
     """
-    if not doctor_ids:
-        return {}
-    first_open = (
+    return (
         select(AvailabilitySlot.start_at)
         .where(
             AvailabilitySlot.doctor_id == DoctorProfile.id,
@@ -151,10 +146,6 @@ def next_open_slot_by_doctor(
         .correlate(DoctorProfile)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        select(DoctorProfile.id, first_open).where(DoctorProfile.id.in_(doctor_ids))
-    ).all()
-    return {doctor_id: as_utc(start) for doctor_id, start in rows if start is not None}
 
 
 def booked_slot_ids(slot_ids: list[int]) -> set[int]:

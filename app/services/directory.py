@@ -6,13 +6,13 @@ page or for the alternatives offered when a booking cannot happen.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from itertools import groupby
-
-from flask_sqlalchemy.pagination import Pagination
 
 from app.caching import cached_for
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile
+from app.pagination import RowsPagination
 from app.repositories import doctors as doctor_repo
 from app.repositories import scheduling as repo
 from app.services import Conflict, NotFound
@@ -30,12 +30,6 @@ ALTERNATIVES = 12  # how many other slots to offer when the chosen one cannot be
 
 
 @dataclass(frozen=True)
-class DoctorPage:
-    pagination: Pagination
-    next_open: dict[int, datetime]
-
-
-@dataclass(frozen=True)
 class SlotOffer:
     """A slot as the confirm page shows it: `problem` says why it cannot be booked, if so."""
 
@@ -47,17 +41,26 @@ class SlotOffer:
 
 def search_doctors(
     name: str | None, specialization: str | None, *, page: int, per_page: int, now: datetime
-) -> DoctorPage:
-    """A page of active doctors and, in one more query, each one's next bookable slot."""
-    pagination = db.paginate(
-        doctor_repo.search(name, specialization), page=page, per_page=per_page, error_out=False
-    )
+) -> RowsPagination:
+    """A page of active doctors, each row with its `next_open` bookable slot (or None), in one
+    query; the total is counted by a second one only when the page cannot tell it."""
     earliest, latest = booking_window(now)
-    next_open = repo.next_open_slot_by_doctor([d.id for d in pagination.items], earliest, latest)
-    return DoctorPage(pagination, next_open)
+    query = doctor_repo.listing(name, specialization, repo.first_open_start(earliest, latest))
+    if name:
+        count = partial(doctor_repo.count, name, specialization)
+    else:  # browsing: a handful of totals, read on every view
+        count = partial(doctor_count, specialization=specialization)
+    return RowsPagination(query, count, page=page, per_page=per_page)
 
 
-@cached_for("DIRECTORY_CACHE_SECONDS")
+@cached_for("DIRECTORY_CACHE_SECONDS", follow_changes=False)
+def doctor_count(*, specialization: str | None) -> int:
+    """How many active doctors (of a specialization): it changes when a doctor joins, leaves or
+    edits a profile, and a total a minute old is fine for "N doctors found"."""
+    return doctor_repo.count(None, specialization)
+
+
+@cached_for("DIRECTORY_CACHE_SECONDS", follow_changes=False)
 def specializations() -> list[str]:
     """The filter's choices, on every directory page view: they change when a doctor joins or
     edits a profile, so a list a minute old is fine and saves a query over all doctors."""

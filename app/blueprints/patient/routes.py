@@ -51,15 +51,15 @@ def doctors():
         SelectChoice(name) for name in directory.specializations()
     ]
     if not form.validate():
-        return render_template("patient/doctors.html", form=form, page=None), 400
-    page = directory.search_doctors(
+        return render_template("patient/doctors.html", form=form, doctors=None), 400
+    doctors = directory.search_doctors(
         (form.q.data or "").strip(),
         form.specialization.data,
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
         now=utcnow(),
     )
-    return render_template("patient/doctors.html", form=form, page=page)
+    return render_template("patient/doctors.html", form=form, doctors=doctors)
 
 
 @bp.get(f"/doctors/<{ID}:doctor_id>")
