@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import instrumentation
+from app import instrumentation, transactions
 from config import Config, config_for
 
 
@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate, oauth
 
     db.init_app(app)
+    transactions.register(app)  # read-only requests end with COMMIT: see app/transactions.py
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
