@@ -75,11 +75,12 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
     week_start = local_day_bounds(monday)[0]
     week_end = local_day_bounds(monday + timedelta(days=6))[1]
     query = repo.upcoming(repo.appointments(doctor_id=doctor.id), now, booked_only=True)
+    upcoming_count, open_slots, this_week = repo.doctor_counts(doctor.id, now, week_start, week_end)
     return DoctorSummary(
         upcoming=list(db.session.scalars(query.limit(DASHBOARD_ITEMS))),
-        upcoming_count=repo.count_upcoming_booked(doctor.id, now),
-        open_slots=repo.count_open_future_slots(doctor.id, now),
-        this_week=repo.count_booked_between(doctor.id, week_start, week_end),
+        upcoming_count=upcoming_count,
+        open_slots=open_slots,
+        this_week=this_week,
     )
 
 
