@@ -1,11 +1,27 @@
 """Template globals and filters shared by every page."""
 
-from flask import Flask, current_app
+from collections.abc import Callable
+
+from flask import Flask, current_app, url_for
 
 from app.timeutil import format_local, to_local
 
+_MARKER = 2_147_483_647  # an id no table reaches (the ID converter's bound), and unique in a URL
+
+
+def url_for_each(endpoint: str, name: str) -> Callable[[int], str]:
+    """`url_for(endpoint, name=id)` for a whole list of ids: the URL is built once and filled in.
+
+    Werkzeug's builder costs tens of microseconds a call: a doctor's page with a hundred open
+    slots spent more time building their links than loading them.
+    """
+    head, tail = url_for(endpoint, **{name: _MARKER}).split(str(_MARKER))
+    return lambda value: f"{head}{int(value)}{tail}"
+
 
 def register(app: Flask) -> None:
+    app.add_template_global(url_for_each)
+
     @app.template_filter("local")
     def local_filter(value, fmt: str = "%a %d %b %Y, %H:%M"):
         return format_local(value, fmt)

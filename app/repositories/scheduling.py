@@ -114,8 +114,9 @@ def slot_is_open():
 
 
 def open_slots(doctor_id: int, earliest: datetime, latest: datetime) -> Select:
+    """Rows of (id, start_at, end_at), soonest first: what the pages that offer slots show."""
     return (
-        select(AvailabilitySlot)
+        select(AvailabilitySlot.id, AvailabilitySlot.start_at, AvailabilitySlot.end_at)
         .where(
             AvailabilitySlot.doctor_id == doctor_id,
             AvailabilitySlot.start_at >= earliest,

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from functools import partial
 from itertools import groupby
 
+from sqlalchemy import Row
+
 from app.caching import cached_for
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile
@@ -36,7 +38,7 @@ class SlotOffer:
     slot: AvailabilitySlot | None
     doctor: DoctorProfile | None
     problem: str | None = None
-    alternatives: list[AvailabilitySlot] = field(default_factory=list)
+    alternatives: list[Row] = field(default_factory=list)
 
 
 def search_doctors(
@@ -74,16 +76,17 @@ def bookable_doctor(doctor_id: int) -> DoctorProfile:
     return doctor
 
 
-def open_slots(doctor_id: int, now: datetime, limit: int | None = None) -> list[AvailabilitySlot]:
-    """The doctor's slots a patient could book right now, soonest first."""
+def open_slots(doctor_id: int, now: datetime, limit: int | None = None) -> list[Row]:
+    """The doctor's slots a patient could book right now, soonest first: rows of id, start_at
+    and end_at (pages list them by the hundred, and only show them)."""
     earliest, latest = booking_window(now)
     query = repo.open_slots(doctor_id, earliest, latest)
     if limit is not None:
         query = query.limit(limit)
-    return list(db.session.scalars(query))
+    return list(db.session.execute(query))
 
 
-def slots_by_day(slots: list[AvailabilitySlot]) -> list[tuple[date, list[AvailabilitySlot]]]:
+def slots_by_day(slots: list[Row]) -> list[tuple[date, list[Row]]]:
     """Group slots (sorted by start) by their day in the clinic's zone."""
     return [
         (day, list(group))
