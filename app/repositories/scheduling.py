@@ -38,6 +38,18 @@ def lock_slot(slot_id: int) -> AvailabilitySlot | None:
     )
 
 
+def lock_slot_with_doctor(slot_id: int) -> AvailabilitySlot | None:
+    """The slot, locked, with its doctor and the doctor's user loaded by the same statement (the
+    lock is on the slot row alone): what a booking reads first."""
+    return db.session.scalar(
+        select(AvailabilitySlot)
+        .options(joinedload(AvailabilitySlot.doctor))
+        .where(AvailabilitySlot.id == slot_id)
+        .with_for_update(of=AvailabilitySlot)
+        .execution_options(populate_existing=True)
+    )
+
+
 def lock_slots(slot_ids: Iterable[int]) -> dict[int, AvailabilitySlot]:
     """Lock several slots in ascending id order, so two movers never deadlock each other."""
     ids = sorted(set(slot_ids))

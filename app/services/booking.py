@@ -1,8 +1,10 @@
 """Booking and cancelling: the rules that keep one patient per slot.
 
 `book` locks the slot row, re-checks it inside the transaction, and inserts the appointment with
-its outbox rows; the caller commits once. The partial unique index on active appointments is the
-last line of defence: an IntegrityError there is the same "slot taken" as the check before it.
+its outbox rows; the caller commits once, or rolls back when it raises. The partial unique index
+on active appointments is the last line of defence: an IntegrityError there is the same "slot
+taken" as the check before it (and leaves the transaction to be rolled back, like any failed
+flush).
 """
 
 import logging
@@ -16,7 +18,6 @@ from app.models import (
     Appointment,
     AppointmentStatus,
     AvailabilitySlot,
-    DoctorProfile,
     PatientProfile,
     Role,
     User,
@@ -83,13 +84,13 @@ def book(
     """Book `slot_id` for `patient` inside the caller's transaction."""
     now = now or utcnow()
     notes = (notes or "").strip()[:MAX_NOTES] or None
-    slot = repo.lock_slot(slot_id)
+    slot = repo.lock_slot_with_doctor(slot_id)
     if slot is None:
         raise SlotUnavailable(SLOT_GONE)
     check_bookable_time(slot.start_at, now)
     # Held in a name for the rest of the booking: the session's identity map keeps objects only
     # while something refers to them, and the notifications below need this doctor again.
-    doctor = db.session.get(DoctorProfile, slot.doctor_id)
+    doctor = slot.doctor
     if not doctor.user.active:
         raise SlotUnavailable(DOCTOR_UNAVAILABLE)
     holder = repo.active_appointment_for_slot(slot.id)
@@ -113,10 +114,10 @@ def book(
         notes=notes,
         status=AppointmentStatus.BOOKED,
     )
+    db.session.add(appointment)
     try:
-        with db.session.begin_nested():
-            db.session.add(appointment)
-    except IntegrityError:
+        db.session.flush()
+    except IntegrityError:  # no savepoint (two round trips per booking): the caller rolls back
         log.info("slot %s taken (unique index); patient %s refused", slot.id, patient.id)
         raise SlotTaken() from None
     record(AuditKind.APPOINTMENT_BOOKED, actor=actor, target=appointment, slot_id=slot.id)

@@ -113,7 +113,8 @@ def _book_for_next_free_patient(slot_id: int, patient_turns, now) -> None:
     """Book for the next demo patient; one already busy at that time is passed over."""
     for user in patient_turns:
         try:
-            booking.book(user.patient_profile, slot_id, "Demo booking.", actor=user, now=now)
+            with db.session.begin_nested():  # a refusal leaves the demo's transaction usable
+                booking.book(user.patient_profile, slot_id, "Demo booking.", actor=user, now=now)
             return
         except Conflict:
             continue
