@@ -4,6 +4,9 @@ A message is a row added in the same transaction as the change that causes it, s
 exactly when the change does. Nothing here touches the network.
 """
 
+from flask import has_request_context
+from sqlalchemy import inspect
+
 from app.extensions import db
 from app.models import OutboxKind, OutboxMessage
 
@@ -11,15 +14,18 @@ SESSION_KEY = "hms_outbox_new_ids"
 
 
 def enqueue(kind: OutboxKind, payload: dict, idempotency_key: str) -> OutboxMessage:
-    """Queue a side effect. The unique key makes queuing the same thing twice fail loudly."""
+    """Queue a side effect. The unique key makes queuing the same thing twice fail loudly (when
+    the session flushes: a request's messages go in with its other writes, in one INSERT)."""
     message = OutboxMessage(kind=kind, payload=payload, idempotency_key=idempotency_key)
     db.session.add(message)
-    db.session.flush()
-    # Remember it on the session so the request can try it right after commit.
-    db.session.info.setdefault(SESSION_KEY, []).append(message.id)
+    if has_request_context():  # remembered so the request can try it right after its commit
+        db.session.info.setdefault(SESSION_KEY, []).append(message)
     return message
 
 
 def take_new_ids() -> list[int]:
-    """The ids queued by this session since the last call (the request's after-commit batch)."""
-    return db.session.info.pop(SESSION_KEY, [])
+    """The ids of the messages this request queued and stored since the last call: to ask
+    after the commit. Messages never flushed, or rolled back, have no identity and are left
+    out; one flushed but rolled back later is simply not found by the delivery."""
+    messages = db.session.info.pop(SESSION_KEY, [])
+    return [identity[0] for m in messages if (identity := inspect(m).identity) is not None]
