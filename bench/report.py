@@ -101,7 +101,8 @@ def render(results: dict) -> str:
         f"{rows.get('patient_profiles', 0):,} patients, {rows.get('availability_slots', 0):,} "
         f"slots, {rows.get('appointments', 0):,} appointments; "
         f"{results['machine']['cpus']} CPUs, PostgreSQL {results['machine']['postgresql']}, "
-        f"{results['profile']['seconds']:g} s per run, {results['seconds']:.0f} s in all",
+        f"{results['profile']['seconds']:g} s per run, pages: median of "
+        f"{results['profile'].get('rounds', 1)} rounds, {results['seconds']:.0f} s in all",
         "seeding: "
         + ", ".join(f"scale {k}: {v['seed']['seconds']} s" for k, v in results["sizes"].items()),
         "",

@@ -20,7 +20,16 @@ from pathlib import Path
 import psycopg
 
 from bench import checks, dbload, report, servers
-from bench.scenarios import measure_booking, measure_healthz, measure_page, pages, say
+from bench.scenarios import (
+    first_look,
+    load_healthz,
+    load_page,
+    look,
+    measure_booking,
+    median_run,
+    pages,
+    say,
+)
 from bench.seed import ADMIN_EMAIL, BENCH_PASSWORD, doctor_email, libpq_url, patient_email, seed
 from bench.sessions import fetch_csrf, sign_in, sign_in_many
 from bench.slots import SlotPool
@@ -35,10 +44,11 @@ class Profile:
     booking_connections: tuple[int, ...]
     patients: int  # signed-in patients: the booking rotation and the contention crowd
     db_workers: int
+    rounds: int  # each page is measured this many times, interleaved; the median round counts
 
 
-DEFAULT = Profile(5, (1, 8, 32), (8, 32), 200, 8)
-QUICK = Profile(2, (1, 8), (8,), 200, 8)
+DEFAULT = Profile(4, (1, 8, 32), (8, 32), 200, 8, 3)
+QUICK = Profile(2, (1, 8), (8,), 200, 8, 1)
 DRAIN_MESSAGES_AT_SCALE_1 = 2000
 GROWTH = 8  # pages and bookings at the smaller size are measured at this concurrency only
 GROWTH_PATIENTS = 50  # signing in costs an argon2 hash each: no contention crowd needed there
@@ -148,12 +158,9 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
             fetch_csrf(browser, base, [f"/booking/slots/{contested[0]}", "/patient/"])
 
         connections = list(profile.connections if full else (GROWTH,))
-        if full:
-            out["healthz"] = measure_healthz(base, connections, profile.seconds)
-        out["pages"] = {
-            page.name: measure_page(base, page, by_role[page.role], connections, profile.seconds)
-            for page in pages(seeded.first_doctor_id)
-        }
+        out["healthz"], out["pages"] = measure_pages(
+            base, pages(seeded.first_doctor_id), by_role, connections, profile, full
+        )
         out["booking"] = {
             c: measure_booking(
                 base,
@@ -177,6 +184,31 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
     finally:
         web.stop()
     return out
+
+
+def measure_pages(base, page_list, by_role, connections, profile: Profile, full: bool):
+    """/healthz (on the full run) and every page at each concurrency, `profile.rounds` times over,
+    interleaved; each figure reported is the round with the median p95 (`median_run`)."""
+    healthz_rounds: dict[int, list] = {}
+    entries = {page.name: first_look(base, page, by_role[page.role]) for page in page_list}
+    for number in range(1, profile.rounds + 1):
+        if profile.rounds > 1:
+            say(f"   round {number} of {profile.rounds}")
+        for c in connections if full else ():
+            load_healthz(base, healthz_rounds, c, profile.seconds)
+        for page in page_list:
+            entry = entries[page.name]
+            if entry["status"] == 200:
+                for c in connections:
+                    load_page(base, page, by_role[page.role], entry, c, profile.seconds)
+    for page in page_list:
+        entry = entries[page.name]
+        entry["load"] = {c: median_run(runs) for c, runs in entry.pop("rounds").items()}
+        after = look(base, by_role[page.role], page.path).status_code
+        if entry["status"] == 200 and after != 200:
+            entry["ended_with_status"] = after
+    healthz = {c: median_run(runs) for c, runs in healthz_rounds.items()}
+    return healthz, entries
 
 
 def booking_worker_only(url, env, patients, pool, profile: Profile, work) -> dict:

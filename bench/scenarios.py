@@ -54,9 +54,8 @@ def look(base: str, browser: Browser, path: str) -> requests.Response:
     )
 
 
-def measure_page(
-    base: str, page: Page, browser: Browser, connections: list[int], seconds: float
-) -> dict:
+def first_look(base: str, page: Page, browser: Browser) -> dict:
+    """The page fetched once: its status, size and SQL statements, before any load."""
     first = look(base, browser, page.path)
     entry = {
         "path": page.path,
@@ -64,32 +63,43 @@ def measure_page(
         "queries": int(first.headers[QUERY_HEADER]) if QUERY_HEADER in first.headers else None,
         "bytes": len(first.content),
         "load": {},
+        "rounds": {},
     }
     if first.status_code != 200:
         say(f"   {page.name}: {page.path} answered {first.status_code}: not measured")
-        return entry
-    for c in connections:
-        result = run_wrk(
-            f"{base}{page.path}", connections=c, seconds=seconds, headers=browser.wrk_headers()
-        )
-        entry["load"][c] = result.as_dict()
-        # A session that ended would turn every request into a cheap 302 to the login page.
-        if result.bytes_per_request < 0.5 * entry["bytes"] or result.failed:
-            entry["load"][c]["suspect"] = True
-        say(f"   {page.name} c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
-    after = look(base, browser, page.path).status_code
-    if after != 200:
-        entry["ended_with_status"] = after
     return entry
 
 
-def measure_healthz(base: str, connections: list[int], seconds: float) -> dict:
-    results = {}
-    for c in connections:
-        result = run_wrk(f"{base}/healthz", connections=c, seconds=seconds)
-        results[c] = result.as_dict()
-        say(f"   /healthz c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
-    return results
+def load_page(base: str, page: Page, browser: Browser, entry: dict, c: int, seconds: float):
+    """One wrk run of the page at `c` connections, added to the entry's rounds."""
+    result = run_wrk(
+        f"{base}{page.path}", connections=c, seconds=seconds, headers=browser.wrk_headers()
+    )
+    run = result.as_dict()
+    # A session that ended would turn every request into a cheap 302 to the login page.
+    if result.bytes_per_request < 0.5 * entry["bytes"] or result.failed:
+        run["suspect"] = True
+    entry["rounds"].setdefault(c, []).append(run)
+    say(f"   {page.name} c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
+
+
+def load_healthz(base: str, results: dict, c: int, seconds: float) -> None:
+    result = run_wrk(f"{base}/healthz", connections=c, seconds=seconds)
+    results.setdefault(c, []).append(result.as_dict())
+    say(f"   /healthz c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run whose p95 is the median of the rounds (the middle one of three), whole, so its
+    figures belong together; with every round's p95 and req/s beside it, to show the spread.
+    Rounds interleave all pages, so a burst of load from elsewhere on a shared machine lands in
+    one round of several pages rather than in every run of one page."""
+    ordered = sorted(runs, key=lambda run: run["p95_ms"])
+    chosen = dict(ordered[len(ordered) // 2])  # of an even number, the higher of the middle two
+    chosen["p95_ms_rounds"] = [run["p95_ms"] for run in runs]
+    chosen["rps_rounds"] = [round(run["rps"], 1) for run in runs]
+    chosen["suspect"] = any(run.get("suspect") for run in runs) or None
+    return chosen
 
 
 def booking_form(browser: Browser, note: str) -> str:

@@ -1,0 +1,28 @@
+"""The benchmark reports, per page, the round with the median p95, and keeps every round's."""
+
+from bench.scenarios import median_run
+
+
+def run(p95: float, rps: float, **extra) -> dict:
+    return {"p95_ms": p95, "rps": rps, "p50_ms": p95 / 2, **extra}
+
+
+def test_the_middle_round_is_reported_whole_with_the_spread_beside_it():
+    chosen = median_run([run(80.0, 150), run(30.0, 400), run(45.0, 300)])
+
+    assert (chosen["p95_ms"], chosen["rps"], chosen["p50_ms"]) == (45.0, 300, 22.5)
+    assert chosen["p95_ms_rounds"] == [80.0, 30.0, 45.0]
+    assert chosen["rps_rounds"] == [150, 400, 300]
+    assert chosen["suspect"] is None
+
+
+def test_one_suspect_round_marks_the_figure():
+    assert median_run([run(40.0, 300), run(41.0, 290, suspect=True)])["suspect"] is True
+
+
+def test_a_single_round_is_itself():
+    assert median_run([run(12.0, 600)])["p95_ms"] == 12.0
+
+
+def test_of_two_rounds_the_slower_counts():
+    assert median_run([run(40.0, 300), run(55.0, 250)])["p95_ms"] == 55.0
