@@ -11,6 +11,10 @@ For a transaction that wrote nothing, COMMIT and ROLLBACK leave the database the
 ends those with COMMIT. Only for GET and HEAD requests (which never change state here) in which
 the session wrote nothing: no flush, and no statement other than an ORM SELECT through it. The
 rest still ends with the rollback, as before.
+
+A statement prepared and run more than five times may get a generic plan, made without its
+parameters' values. A predicate a partial index relies on must therefore be written into the
+SQL, not bound: see ACTIVE in app/repositories/scheduling.py.
 """
 
 from flask import Flask, request

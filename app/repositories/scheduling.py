@@ -7,7 +7,7 @@ partial unique index on appointments is what refuses a double booking.
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, Select, and_, case, exists, func, select
+from sqlalchemy import ScalarSelect, Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -20,7 +20,11 @@ from app.models import (
     User,
 )
 
-ACTIVE = Appointment.status != AppointmentStatus.CANCELLED
+# The value written into the SQL, not bound: it is the partial unique index's own predicate, and
+# a plan made without the value (a prepared statement's generic plan) could not use that index.
+ACTIVE = Appointment.status != literal(
+    AppointmentStatus.CANCELLED, Appointment.status.type, literal_execute=True
+)
 
 
 def _locked(query: Select) -> Select:
