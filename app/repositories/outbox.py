@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select, tuple_, update
 
 from app.extensions import db
 from app.models import OutboxKind, OutboxMessage, OutboxStatus
@@ -57,14 +57,27 @@ def lock_due(
     return list(db.session.execute(query))
 
 
-def claim(message_id: int, seen_attempts: int, lease_until: datetime) -> bool:
-    """Take one message for a single attempt: hide it until `lease_until` and count the attempt.
+def claim(seen: Iterable[tuple[int, int]], lease_until: datetime) -> set[int]:
+    """Take messages for a single attempt each, in one statement: hide them until
+    `lease_until` and count the attempt. `seen` holds (id, attempts) as read by lock_due.
 
-    False when another worker got there first (its claim already bumped `attempts`).
+    Returns the ids taken; the others had moved on (another worker's claim bumped `attempts`, or
+    they were sent meanwhile).
     """
-    return _compare_and_set(
-        message_id, seen_attempts, attempts=seen_attempts + 1, next_attempt_at=lease_until
+    pairs = list(seen)
+    if not pairs:
+        return set()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(pairs),
+            OutboxMessage.status.in_(DELIVERABLE),
+        )
+        .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=lease_until)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
     )
+    return set(result.scalars())
 
 
 def release(message_id: int, claimed_attempts: int, now: datetime) -> bool:

@@ -103,10 +103,11 @@ def _claim(now: datetime, *, limit: int, ids: Iterable[int] | None = None) -> li
     lease_until = now + timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
     try:
         rows = repository.lock_due(now, kinds=registered_kinds(), limit=limit, ids=ids)
+        taken = repository.claim(((row.id, row.attempts) for row in rows), lease_until)
         claimed = [
             Claimed(row.id, row.kind, row.payload, row.idempotency_key, row.attempts + 1)
             for row in rows
-            if repository.claim(row.id, row.attempts, lease_until)
+            if row.id in taken
         ]
         db.session.commit()
     except BaseException:

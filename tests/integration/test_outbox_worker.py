@@ -137,13 +137,16 @@ def test_a_handler_gives_up_or_asks_for_a_retry_by_what_it_raises(
 
 def test_a_claim_and_a_result_count_only_for_the_current_lease(db):
     message = queue_calendar(db)
+    other = queue_calendar(db, "calendar:2")
     lease = utcnow() + timedelta(minutes=1)
 
-    assert repository.claim(message.id, 0, lease) is True
-    assert repository.claim(message.id, 0, lease) is False  # a second worker's stale view
+    assert repository.claim([(message.id, 0)], lease) == {message.id}
+    # a second worker's stale view of the first, beside a fresh one of the second: one statement
+    assert repository.claim([(message.id, 0), (other.id, 0)], lease) == {other.id}
     assert repository.record(message.id, 0, status=OutboxStatus.SENT) is False
     assert repository.record(message.id, 1, status=OutboxStatus.SENT) is True
-    assert repository.claim(message.id, 1, lease) is False  # sent: nobody claims it again
+    assert repository.claim([(message.id, 1)], lease) == set()  # sent: nobody claims it again
+    assert repository.claim([], lease) == set()
     db.session.commit()
 
 
