@@ -17,7 +17,6 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the virtualenv running the harness has gunicorn and flask
-GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4  # as in the Procfile
 
 
 def free_port() -> int:
@@ -74,8 +73,7 @@ def start_gunicorn(name: str, port: int, env: dict, log_dir: Path) -> Process:
     command = [
         str(BIN / "gunicorn"),
         "--bind", f"127.0.0.1:{port}",
-        "--workers", str(GUNICORN_WORKERS),
-        "--threads", str(GUNICORN_THREADS),
+        "--config", str(REPO / "gunicorn.conf.py"),  # as in the Procfile
         "--access-logfile", "-",
         "wsgi:app",
     ]  # fmt: skip
