@@ -53,9 +53,21 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
+def speak_utc_to_postgresql(app: Flask) -> None:
+    """Every instant is stored and computed in UTC; a session in UTC hands timestamps back
+    with Python's own `timezone.utc` rather than a zoneinfo zone named after the server's
+    setting (Etc/UTC, say), which made every conversion of them several times slower."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options["connect_args"] = {"options": "-c TimeZone=UTC", **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def register_extensions(app: Flask) -> None:
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate, oauth
 
+    speak_utc_to_postgresql(app)
     db.init_app(app)
     transactions.register(app)  # read-only requests end with COMMIT: see app/transactions.py
     migrate.init_app(app, db, render_as_batch=True)

@@ -105,3 +105,13 @@ def test_the_active_appointment_predicate_is_written_into_the_sql(db, client, ma
     open_slots = [s for s in statements if "FROM availability_slots" in s]
     assert open_slots
     assert all("appointments.status != 'cancelled'" in s for s in open_slots)
+
+
+def test_postgresql_sessions_speak_utc(db):
+    """Whatever the server's own TimeZone setting, timestamps come back in Python's UTC."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL session setting")
+    from datetime import UTC
+
+    assert db.session.scalar(text("SHOW TimeZone")) == "UTC"
+    assert db.session.scalar(text("SELECT now()")).tzinfo is UTC
