@@ -108,7 +108,8 @@ class Config:
     PAGE_SIZE = env_int("PAGE_SIZE", 20)
     # The admin dashboard's aggregates are recomputed at most this often per process (0: always).
     ADMIN_STATS_CACHE_SECONDS = env_int("ADMIN_STATS_CACHE_SECONDS", 30)
-    # The directory's list of specializations (its search filter) is re-read at most this often.
+    # The directory's specializations (its search filter) and its doctor totals are re-read at
+    # most this often: a new doctor shows in them within this time.
     DIRECTORY_CACHE_SECONDS = env_int("DIRECTORY_CACHE_SECONDS", 60)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # Benchmarks only (bench/): an X-Query-Count header on every response. Never on by default.
