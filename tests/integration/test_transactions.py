@@ -115,3 +115,19 @@ def test_postgresql_sessions_speak_utc(db):
 
     assert db.session.scalar(text("SHOW TimeZone")) == "UTC"
     assert db.session.scalar(text("SELECT now()")).tzinfo is UTC
+
+
+def test_a_failed_commit_after_a_page_view_still_serves_the_page(
+    db, client, make, login_as, monkeypatch, caplog
+):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def lost_connection(self):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    login_as(client, make.patient().user)
+    monkeypatch.setattr(Session, "commit", lost_connection)
+    response = client.get("/patient/doctors")
+    assert response.status_code == 200
+    assert "ending a read-only transaction failed" in caplog.text
