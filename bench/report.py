@@ -71,16 +71,24 @@ def targets(results: dict) -> dict:
     return out
 
 
-COLUMNS = ("what", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL", "ratio")
-WIDTHS = (34, 3, 8, 7, 7, 7, 4, 26)
+COLUMNS = ("what", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL", "CPU ms", "ratio")
+WIDTHS = (34, 3, 8, 7, 7, 7, 4, 10, 26)
 
 
 def _row(*cells) -> str:
     out = []
     for i, (cell, width) in enumerate(zip(cells, WIDTHS, strict=False)):
         text = "" if cell is None else str(cell)
-        out.append(text.ljust(width) if i in (0, 7) else text.rjust(width))
+        out.append(text.ljust(width) if i in (0, 8) else text.rjust(width))
     return "  ".join(out).rstrip()
+
+
+def _cpu(load) -> str:
+    """CPU per request, gunicorn's workers / PostgreSQL: steadier than latency on a shared box."""
+    app, db = load.get("app_cpu_ms"), load.get("db_cpu_ms")
+    if app is None:
+        return ""
+    return f"{app:.1f}/{db:.1f}" if db is not None else f"{app:.1f}"
 
 
 def _load_row(name, c, load, queries=None, ratio="") -> str:
@@ -88,7 +96,7 @@ def _load_row(name, c, load, queries=None, ratio="") -> str:
     flag = " !" if load.get("suspect") or load.get("exhausted") else ""
     return _row(
         name, c, f"{rps:.0f}{flag}", f"{load['p50_ms']:.1f}", f"{load['p95_ms']:.1f}",
-        f"{load.get('p99_ms', 0):.1f}", queries, ratio,
+        f"{load.get('p99_ms', 0):.1f}", queries, _cpu(load), ratio,
     )  # fmt: skip
 
 
@@ -115,11 +123,13 @@ def render(results: dict) -> str:
     db = main["db_ceiling"]
     lines.append(
         _row("booking txn in PostgreSQL (db limit)", db["workers"], f"{db['tps']:.0f}",
-             f"{db['p50_ms']:.1f}", f"{db['p95_ms']:.1f}", "", "", "")
+             f"{db['p50_ms']:.1f}", f"{db['p95_ms']:.1f}", "", "", "", "")
     )  # fmt: skip
     for name, page in main["pages"].items():
         if not page["load"]:
-            lines.append(_row(name, "", "", "", "", "", page["queries"], f"HTTP {page['status']}"))
+            lines.append(
+                _row(name, "", "", "", "", "", page["queries"], "", f"HTTP {page['status']}")
+            )
         for c, load in page["load"].items():
             ratio = f"{_ratio(load['rps'], healthz.get(c, {}).get('rps'))} of /healthz"
             lines.append(_load_row(name, c, load, page["queries"], ratio))
@@ -149,7 +159,7 @@ def _growth(results: dict) -> list[str]:
     small, big = results["sizes"][sizes[0]], results["sizes"][sizes[-1]]
     c = TARGET_CONNECTIONS
     lines = [_row(f"growth {sizes[0]} -> {sizes[-1]} (10x data)", c, "req/s", "", "p95 ms", "",
-                  "SQL", "req/s and p95 big/small")]  # fmt: skip
+                  "SQL", "app CPU", "req/s and p95 big/small")]  # fmt: skip
     for name, page in big["pages"].items():
         before = small["pages"].get(name, {})
         if c not in page["load"] or c not in before.get("load", {}):
@@ -158,17 +168,23 @@ def _growth(results: dict) -> list[str]:
         lines.append(_row(
             f"  {name}", c, f"{a['rps']:.0f}>{b['rps']:.0f}", "",
             f"{a['p95_ms']:.0f}>{b['p95_ms']:.0f}", "", f"{before['queries']}>{page['queries']}",
+            _cpu_growth(a, b),
             f"x{_ratio(b['rps'], a['rps'])}, x{_ratio(b['p95_ms'], a['p95_ms'])}",
         ))  # fmt: skip
     if c in small["booking"] and c in big["booking"]:
         a, b = small["booking"][c], big["booking"][c]
         lines.append(_row(
             "  booking", c, f"{a['bookings_per_s']:.0f}>{b['bookings_per_s']:.0f}", "",
-            f"{a['p95_ms']:.0f}>{b['p95_ms']:.0f}", "", "",
+            f"{a['p95_ms']:.0f}>{b['p95_ms']:.0f}", "", "", "",
             f"x{_ratio(b['bookings_per_s'], a['bookings_per_s'])}, "
             f"x{_ratio(b['p95_ms'], a['p95_ms'])}",
         ))  # fmt: skip
     return lines
+
+
+def _cpu_growth(small: dict, big: dict) -> str:
+    a, b = small.get("app_cpu_ms"), big.get("app_cpu_ms")
+    return f"{a:.1f}>{b:.1f}" if a is not None and b is not None else ""
 
 
 def _checks(main: dict) -> list[str]:

@@ -158,8 +158,9 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
             fetch_csrf(browser, base, [f"/booking/slots/{contested[0]}", "/patient/"])
 
         connections = list(profile.connections if full else (GROWTH,))
+        meter = servers.CpuMeter(web.pid)
         out["healthz"], out["pages"] = measure_pages(
-            base, pages(seeded.first_doctor_id), by_role, connections, profile, full
+            base, pages(seeded.first_doctor_id), by_role, connections, profile, full, meter
         )
         out["booking"] = {
             c: measure_booking(
@@ -186,7 +187,7 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
     return out
 
 
-def measure_pages(base, page_list, by_role, connections, profile: Profile, full: bool):
+def measure_pages(base, page_list, by_role, connections, profile: Profile, full: bool, meter):
     """/healthz (on the full run) and every page at each concurrency, `profile.rounds` times over,
     interleaved; each figure reported is the round with the median p95 (`median_run`)."""
     healthz_rounds: dict[int, list] = {}
@@ -195,12 +196,12 @@ def measure_pages(base, page_list, by_role, connections, profile: Profile, full:
         if profile.rounds > 1:
             say(f"   round {number} of {profile.rounds}")
         for c in connections if full else ():
-            load_healthz(base, healthz_rounds, c, profile.seconds)
+            load_healthz(base, healthz_rounds, c, profile.seconds, meter)
         for page in page_list:
             entry = entries[page.name]
             if entry["status"] == 200:
                 for c in connections:
-                    load_page(base, page, by_role[page.role], entry, c, profile.seconds)
+                    load_page(base, page, by_role[page.role], entry, c, profile.seconds, meter)
     for page in page_list:
         entry = entries[page.name]
         entry["load"] = {c: median_run(runs) for c, runs in entry.pop("rounds").items()}

@@ -10,6 +10,7 @@ import requests
 
 from bench.load import LoadResult, run_wrk
 from bench.seed import SEARCH_TERM, SPECIALIZATIONS
+from bench.servers import CpuMeter
 from bench.sessions import USER_AGENT, Browser
 from bench.slots import SlotPool
 
@@ -70,12 +71,16 @@ def first_look(base: str, page: Page, browser: Browser) -> dict:
     return entry
 
 
-def load_page(base: str, page: Page, browser: Browser, entry: dict, c: int, seconds: float):
-    """One wrk run of the page at `c` connections, added to the entry's rounds."""
+def load_page(
+    base: str, page: Page, browser: Browser, entry: dict, c: int, seconds: float, meter: CpuMeter
+):
+    """One wrk run of the page at `c` connections, added to the entry's rounds, with the CPU it
+    cost gunicorn's workers and PostgreSQL per request."""
+    before = meter.read()
     result = run_wrk(
         f"{base}{page.path}", connections=c, seconds=seconds, headers=browser.wrk_headers()
     )
-    run = result.as_dict()
+    run = {**result.as_dict(), **cpu_per_request(before, meter.read(), result.requests)}
     # A session that ended would turn every request into a cheap 302 to the login page.
     if result.bytes_per_request < 0.5 * entry["bytes"] or result.failed:
         run["suspect"] = True
@@ -83,10 +88,23 @@ def load_page(base: str, page: Page, browser: Browser, entry: dict, c: int, seco
     say(f"   {page.name} c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
 
 
-def load_healthz(base: str, results: dict, c: int, seconds: float) -> None:
+def load_healthz(base: str, results: dict, c: int, seconds: float, meter: CpuMeter) -> None:
+    before = meter.read()
     result = run_wrk(f"{base}/healthz", connections=c, seconds=seconds)
-    results.setdefault(c, []).append(result.as_dict())
+    results.setdefault(c, []).append(
+        {**result.as_dict(), **cpu_per_request(before, meter.read(), result.requests)}
+    )
     say(f"   /healthz c={c}: {result.rps:.0f} req/s, p95 {result.p95_ms:.1f} ms")
+
+
+def cpu_per_request(before: tuple, after: tuple, requests: int) -> dict:
+    """Milliseconds of CPU per request: gunicorn's workers ("app") and PostgreSQL ("db", None
+    when the cluster is not the harness's own)."""
+    if not requests:
+        return {"app_cpu_ms": None, "db_cpu_ms": None}
+    app = (after[0] - before[0]) * 1000 / requests
+    db = None if after[1] is None else (after[1] - before[1]) * 1000 / requests
+    return {"app_cpu_ms": round(app, 2), "db_cpu_ms": None if db is None else round(db, 2)}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -98,6 +116,7 @@ def median_run(runs: list[dict]) -> dict:
     chosen = dict(ordered[len(ordered) // 2])  # of an even number, the higher of the middle two
     chosen["p95_ms_rounds"] = [run["p95_ms"] for run in runs]
     chosen["rps_rounds"] = [round(run["rps"], 1) for run in runs]
+    chosen["app_cpu_ms_rounds"] = [run.get("app_cpu_ms") for run in runs]
     chosen["suspect"] = any(run.get("suspect") for run in runs) or None
     return chosen
 

@@ -143,3 +143,50 @@ def app_env(database_url: str, receiver_port: int, secrets: dict) -> dict:
         PUBLIC_BASE_URL="http://127.0.0.1",
     )
     return env
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()  # the command name may hold spaces
+
+
+def _cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """CPU time (user + system) a process has used; with `reaped_children`, also that of its
+    children that have exited (PostgreSQL's backends of closed connections)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid() -> int | None:
+    """The throwaway cluster's server process (`make bench` exports PGTEST_DIR), or None
+    against a PostgreSQL of the operator's own."""
+    data = os.environ.get("PGTEST_DIR")
+    try:
+        return int(Path(data, "data", "postmaster.pid").read_text().split()[0]) if data else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuMeter:
+    """CPU seconds used so far by gunicorn's workers and by PostgreSQL, read from /proc: what a
+    run cost the server, per request, whatever else the machine was doing (unlike latency)."""
+
+    def __init__(self, gunicorn_pid: int):
+        self.workers = children(gunicorn_pid)
+        self.postmaster = postmaster_pid()
+
+    def read(self) -> tuple[float, float | None]:
+        app = sum(_cpu_seconds(pid) for pid in self.workers)
+        if self.postmaster is None:
+            return app, None
+        db = _cpu_seconds(self.postmaster, reaped_children=True)
+        db += sum(_cpu_seconds(pid) for pid in children(self.postmaster))
+        return app, db

@@ -26,3 +26,12 @@ def test_a_single_round_is_itself():
 
 def test_of_two_rounds_the_slower_counts():
     assert median_run([run(40.0, 300), run(55.0, 250)])["p95_ms"] == 55.0
+
+
+def test_cpu_per_request_is_the_servers_cpu_over_the_requests_served():
+    from bench.scenarios import cpu_per_request
+
+    assert cpu_per_request((10.0, 4.0), (12.0, 4.5), 1000) == {"app_cpu_ms": 2.0, "db_cpu_ms": 0.5}
+    external_database = cpu_per_request((10.0, None), (12.0, None), 1000)
+    assert external_database == {"app_cpu_ms": 2.0, "db_cpu_ms": None}
+    assert cpu_per_request((10.0, 4.0), (10.0, 4.0), 0) == {"app_cpu_ms": None, "db_cpu_ms": None}
