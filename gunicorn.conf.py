@@ -4,9 +4,37 @@ Command-line flags still win over these, as usual with gunicorn.
 """
 
 import gc
+import socket
 
 workers = 2
 threads = 4
+
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections
+# over them. With one shared socket, whichever worker wakes first accepts a whole burst of
+# connections: keep-alive clients (a load balancer, or the benchmark's 8 connections) then stay
+# on one worker, one GIL and one core while the others idle. The benchmark saw one worker take
+# all 8 connections in three runs out of four; with this, both work.
+reuse_port = True
+
+
+def on_starting(server):
+    """With reuse_port the master binds nothing and every worker binds with SO_REUSEPORT, which
+    would silently share the port with another server of the same user already on it (a second
+    `make run`, a stale instance). Bind each address once without the flag first, so that a taken
+    port fails at start-up as it does without reuse_port."""
+    for address in server.cfg.address:
+        if not isinstance(address, tuple):
+            continue  # a Unix socket or an inherited file descriptor: nothing to share
+        host, port = address
+        if port == 0:
+            raise RuntimeError("with reuse_port every worker would pick its own port: bind one")
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise RuntimeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def post_worker_init(worker):

@@ -1,0 +1,86 @@
+"""gunicorn.conf.py: every worker listens on its own socket, and a taken port still fails loudly.
+
+The real server is started here (a two-line WSGI app, so no database is needed) because what
+matters is what gunicorn does with the file, not what the file says.
+"""
+
+import runpy
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF = ROOT / "gunicorn.conf.py"
+HELLO = "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'hi']\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def on_starting(*addresses):
+    settings = runpy.run_path(str(CONF))
+    settings["on_starting"](SimpleNamespace(cfg=SimpleNamespace(address=list(addresses))))
+
+
+def test_a_free_port_passes_the_check():
+    on_starting(("127.0.0.1", free_port()), "unix-socket-path")
+
+
+def test_a_port_another_server_listens_on_is_refused():
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as a reuse_port gunicorn
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        with pytest.raises(RuntimeError, match="cannot listen on 127.0.0.1"):
+            on_starting(("127.0.0.1", other.getsockname()[1]))
+
+
+def test_port_zero_is_refused_since_each_worker_would_pick_its_own():
+    with pytest.raises(RuntimeError, match="bind one"):
+        on_starting(("127.0.0.1", 0))
+
+
+def listening_sockets(port: int) -> int:
+    """LISTEN sockets on 127.0.0.1:port, from /proc/net/tcp (state 0A)."""
+    wanted = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == wanted and line.split()[3] == "0A")
+
+
+def gunicorn(tmp_path: Path, port: int) -> subprocess.Popen:
+    (tmp_path / "hello.py").write_text(HELLO)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(CONF), "--chdir", str(tmp_path),
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "hello:app"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_each_worker_listens_and_a_second_server_on_the_port_fails(tmp_path):
+    port = free_port()
+    first = gunicorn(tmp_path, port)
+    try:
+        deadline = time.monotonic() + 30
+        while listening_sockets(port) < 2 and time.monotonic() < deadline:
+            assert first.poll() is None, first.stdout.read()
+            time.sleep(0.1)
+        assert listening_sockets(port) == 2  # one per worker, none in the master
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "hi"
+
+        second = gunicorn(tmp_path, port)
+        output, _ = second.communicate(timeout=30)
+        assert second.returncode != 0
+        assert f"cannot listen on 127.0.0.1:{port}" in output
+        assert listening_sockets(port) == 2  # the second server took nothing
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
