@@ -54,7 +54,9 @@ def local_day_bounds(day: date, zone: ZoneInfo | None = None) -> tuple[datetime,
     return start, end
 
 
-def format_local(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+def format_local(
+    value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M", zone: ZoneInfo | None = None
+) -> str:
     if value is None:
         return ""
-    return to_local(value).strftime(fmt)
+    return to_local(value, zone).strftime(fmt)

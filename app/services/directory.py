@@ -7,7 +7,7 @@ page or for the alternatives offered when a booking cannot happen.
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
-from itertools import groupby
+from typing import NamedTuple
 
 from sqlalchemy import Row
 
@@ -26,7 +26,7 @@ from app.services.booking import (
     booking_window,
     check_bookable_time,
 )
-from app.timeutil import to_local
+from app.timeutil import clinic_zone, format_local, to_local
 
 ALTERNATIVES = 12  # how many other slots to offer when the chosen one cannot be booked
 
@@ -38,7 +38,7 @@ class SlotOffer:
     slot: AvailabilitySlot | None
     doctor: DoctorProfile | None
     problem: str | None = None
-    alternatives: list[Row] = field(default_factory=list)
+    alternatives: list["SlotLink"] = field(default_factory=list)
 
 
 def search_doctors(
@@ -86,12 +86,32 @@ def open_slots(doctor_id: int, now: datetime, limit: int | None = None) -> list[
     return list(db.session.execute(query))
 
 
-def slots_by_day(slots: list[Row]) -> list[tuple[date, list[Row]]]:
-    """Group slots (sorted by start) by their day in the clinic's zone."""
-    return [
-        (day, list(group))
-        for day, group in groupby(slots, key=lambda slot: to_local(slot.start_at).date())
-    ]
+class SlotLink(NamedTuple):
+    """A slot as a page offers it: its id, and its start in clinic time, written out."""
+
+    id: int
+    label: str
+
+
+def slot_links(slots: list[Row]) -> list[SlotLink]:
+    """Slots with their date and time, for a short list (the alternatives to a taken slot)."""
+    zone = clinic_zone()
+    return [SlotLink(slot.id, format_local(slot.start_at, zone=zone)) for slot in slots]
+
+
+def slots_by_day(slots: list[Row]) -> list[tuple[date, list[SlotLink]]]:
+    """Group slots (sorted by start) by their day in the clinic's zone, each with its time.
+
+    A doctor's page lists a hundred slots or more: each is converted to clinic time once, with
+    the zone looked up once, instead of once to group it and again to show it."""
+    zone = clinic_zone()
+    days: list[tuple[date, list[SlotLink]]] = []
+    for slot in slots:
+        local = to_local(slot.start_at, zone)
+        if not days or days[-1][0] != local.date():
+            days.append((local.date(), []))
+        days[-1][1].append(SlotLink(slot.id, local.strftime("%H:%M")))
+    return days
 
 
 def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
@@ -108,6 +128,6 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
         if holder is not None:
             raise Conflict(ALREADY_YOURS if holder.patient_id == patient_id else SLOT_TAKEN)
     except Conflict as problem:
-        alternatives = open_slots(doctor.id, now, limit=ALTERNATIVES)
+        alternatives = slot_links(open_slots(doctor.id, now, limit=ALTERNATIVES))
         return SlotOffer(slot, doctor, problem.message, alternatives)
     return SlotOffer(slot, doctor)

@@ -13,6 +13,7 @@ from app.models import (
     Role,
 )
 from app.services import booking
+from app.timeutil import format_local
 from tests.helpers import text_of
 
 
@@ -89,7 +90,10 @@ def test_notes_are_optional_and_bounded(client, db, patient, doctor, make):
     assert len(active_appointments(db)) == 2
 
 
-def test_a_taken_slot_is_409_with_the_doctors_other_open_slots(client, db, patient, doctor, make):
+def test_a_taken_slot_is_409_with_the_doctors_other_open_slots(
+    client, db, patient, doctor, make, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "CLINIC_TIMEZONE", "America/New_York")
     taken = make.slot(doctor=doctor, start_at=hours_from_now(30))
     make.appointment(slot=taken)
     later = make.slot(doctor=doctor, start_at=hours_from_now(50))
@@ -104,7 +108,8 @@ def test_a_taken_slot_is_409_with_the_doctors_other_open_slots(client, db, patie
         assert response.status_code == 409
         body = text_of(response)
         assert "this slot was just taken" in body
-        assert f'href="/booking/slots/{later.id}"' in body
+        later_link = f'href="/booking/slots/{later.id}">{format_local(later.start_at)}</a>'
+        assert later_link in body  # with its date and time in clinic time
         for absent in (taken.id, booked_elsewhere.slot_id, past.id, someone_else.id):
             assert f'href="/booking/slots/{absent}"' not in body
         assert 'name="notes"' not in body  # no form to book what cannot be booked

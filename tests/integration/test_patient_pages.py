@@ -127,8 +127,8 @@ def test_doctor_page_groups_open_slots_by_clinic_day(client, db, patient, make, 
     page = text_of(client.get(f"/patient/doctors/{doctor.id}"))
 
     assert "Dr. Ada Lovelace" in page and "Numbers &amp; nerves." in page
-    for slot in (evening, morning):
-        assert f'href="/booking/slots/{slot.id}"' in page
+    for slot in (evening, morning):  # each link says its start in clinic time
+        assert f'href="/booking/slots/{slot.id}">{to_local(slot.start_at):%H:%M}</a>' in page
     for slot in (booked, too_soon, too_far):
         assert f'href="/booking/slots/{slot.id}"' not in page
     day_before = to_local(evening.start_at).date()
