@@ -4,11 +4,11 @@ they change nothing), so a filtered list is a link an admin can bookmark or shar
 from datetime import date, datetime
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, ValidationError
+from wtforms import DateField, StringField, ValidationError
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
 
-from app.forms_common import plain_text
+from app.forms_common import SelectField, plain_text
 from app.models import AppointmentStatus, Role
 from app.services.audit import AuditKind
 from app.timeutil import local_day_bounds

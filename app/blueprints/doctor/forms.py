@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     SelectChoice,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -13,7 +12,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms_common import PHONE_PATTERN, SmallIntegerField, bounded_int, plain_text
+from app.forms_common import (
+    PHONE_PATTERN,
+    SelectField,
+    SmallIntegerField,
+    bounded_int,
+    plain_text,
+)
 from app.services import availability, profiles
 from app.timeutil import local_today
 

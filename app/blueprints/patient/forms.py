@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from app.forms_common import PHONE_PATTERN, date_in_past, plain_text
+from app.forms_common import PHONE_PATTERN, SelectField, date_in_past, plain_text
 from app.services import profiles
 
 MAX_QUERY = 100
