@@ -101,8 +101,10 @@ class Appointment(db.Model):
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     slot = relationship("AvailabilitySlot", lazy="raise")
-    doctor = relationship("DoctorProfile", lazy="raise")
-    patient = relationship("PatientProfile", lazy="raise")
+    # raise_on_sql: a party already in the session is found there (a list of one doctor's or
+    # one patient's appointments does not join that party again); loading it would raise.
+    doctor = relationship("DoctorProfile", lazy="raise_on_sql")
+    patient = relationship("PatientProfile", lazy="raise_on_sql")
     cancelled_by = relationship("User", lazy="raise")
 
     @property

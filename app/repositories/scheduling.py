@@ -213,16 +213,22 @@ def holders_of_slots(slot_ids: list[int]) -> dict[int, str]:
 
 
 def appointments(
-    *, doctor_id: int | None = None, patient_id: int | None = None
+    *, doctor: DoctorProfile | None = None, patient: PatientProfile | None = None
 ) -> Select[tuple[Appointment]]:
-    """Appointments with both parties (and their users) loaded by the same query."""
-    query = select(Appointment).options(
-        joinedload(Appointment.doctor), joinedload(Appointment.patient)
-    )
-    if doctor_id is not None:
-        query = query.where(Appointment.doctor_id == doctor_id)
-    if patient_id is not None:
-        query = query.where(Appointment.patient_id == patient_id)
+    """Appointments, of `doctor` or of `patient` if given, with both parties and their users.
+
+    The party given is not joined again: every row points to that profile, which is in the
+    session already, and `appointment.doctor` (or `.patient`) finds it in the identity map
+    without SQL (`raise_on_sql`). The other party comes in the same query."""
+    query = select(Appointment)
+    if doctor is None:
+        query = query.options(joinedload(Appointment.doctor))
+    else:
+        query = query.where(Appointment.doctor_id == doctor.id)
+    if patient is None:
+        query = query.options(joinedload(Appointment.patient))
+    else:
+        query = query.where(Appointment.patient_id == patient.id)
     return query
 
 

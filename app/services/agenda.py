@@ -74,7 +74,7 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
     monday = today - timedelta(days=today.weekday())
     week_start = local_day_bounds(monday)[0]
     week_end = local_day_bounds(monday + timedelta(days=6))[1]
-    query = repo.upcoming(repo.appointments(doctor_id=doctor.id), now, booked_only=True)
+    query = repo.upcoming(repo.appointments(doctor=doctor), now, booked_only=True)
     upcoming_count, open_slots, this_week = repo.doctor_counts(doctor.id, now, week_start, week_end)
     return DoctorSummary(
         upcoming=list(db.session.scalars(query.limit(DASHBOARD_ITEMS))),
@@ -85,7 +85,7 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
 
 
 def patient_upcoming(patient: PatientProfile, now: datetime) -> list[Appointment]:
-    query = repo.upcoming(repo.appointments(patient_id=patient.id), now, booked_only=True)
+    query = repo.upcoming(repo.appointments(patient=patient), now, booked_only=True)
     return list(db.session.scalars(query.limit(DASHBOARD_ITEMS)))
 
 
@@ -116,9 +116,7 @@ def appointments_page(
 ) -> Pagination:
     """Upcoming (soonest first) or past (latest first) appointments of a doctor or a patient,
     every status included so that cancelled ones stay visible."""
-    query = repo.appointments(
-        doctor_id=doctor.id if doctor else None, patient_id=patient.id if patient else None
-    )
+    query = repo.appointments(doctor=doctor, patient=patient)
     query = repo.past(query, now) if when == "past" else repo.upcoming(query, now)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 

@@ -42,6 +42,32 @@ def test_the_signed_in_users_profile_comes_with_the_user(
     assert _standalone_profile_loads(statements) == []
 
 
+@pytest.mark.parametrize(
+    ("role", "pages", "own", "other"),
+    [
+        ("doctor", ["/doctor/", "/doctor/appointments"], "doctor_profiles", "patient_profiles"),
+        ("patient", ["/patient/", "/patient/appointments"], "patient_profiles", "doctor_profiles"),
+    ],
+)
+def test_a_list_of_my_appointments_does_not_load_me_again(
+    db, client, make, login_as, role, pages, own, other
+):
+    """Every row of a doctor's (or patient's) own list points to the signed-in profile, which
+    the session holds already: the rows' query joins only the other party."""
+    doctor, patient = make.doctor(user__full_name="Dr. Own"), make.patient(user__full_name="Pat")
+    for hours in (30, 40):
+        slot = make.slot(doctor=doctor, start_at=utcnow() + timedelta(hours=hours))
+        make.appointment(slot=slot, patient=patient)
+    login_as(client, (doctor if role == "doctor" else patient).user)
+    for page in pages:
+        client.get(page)
+        with count_queries(db.engine) as statements:
+            body = client.get(page).get_data(as_text=True)
+        assert "Dr. Own" in body and "Pat" in body
+        rows = [s for s in statements if s.lstrip().startswith("SELECT appointments.")]
+        assert rows and all(own not in s and other in s for s in rows)
+
+
 class _CountingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real email service behind its gateway
 
