@@ -6,8 +6,20 @@ partial unique index on appointments is what refuses a double booking.
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import ScalarSelect, Select, and_, case, exists, func, literal, select
+from sqlalchemy import (
+    Row,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -129,26 +141,40 @@ def slot_is_open():
     return ~exists().where(Appointment.slot_id == AvailabilitySlot.id, ACTIVE)
 
 
-def open_slots(doctor_id: int, earliest: datetime, latest: datetime) -> Select:
+def open_slots(
+    doctor_id: int, earliest: datetime, latest: datetime, limit: int | None = None
+) -> list[Row]:
     """Rows of (id, start_at, end_at), soonest first: what the pages that offer slots show."""
-    return (
+    values = {"doctor_id": doctor_id, "earliest": earliest, "latest": latest}
+    if limit is not None:
+        values["limit"] = limit
+    return list(db.session.execute(_open_slots(limited=limit is not None), values))
+
+
+@cache
+def _open_slots(*, limited: bool) -> Select:
+    """Built once per process, its values bound at each run: building a statement and working
+    out its cache key cost about 0.2 ms here, a quarter of running this one."""
+    query = (
         select(AvailabilitySlot.id, AvailabilitySlot.start_at, AvailabilitySlot.end_at)
         .where(
-            AvailabilitySlot.doctor_id == doctor_id,
-            AvailabilitySlot.start_at >= earliest,
-            AvailabilitySlot.start_at <= latest,
+            AvailabilitySlot.doctor_id == bindparam("doctor_id"),
+            AvailabilitySlot.start_at >= bindparam("earliest"),
+            AvailabilitySlot.start_at <= bindparam("latest"),
             slot_is_open(),
         )
         .order_by(AvailabilitySlot.start_at)
     )
+    return query.limit(bindparam("limit")) if limited else query
 
 
-def first_open_start(earliest: datetime, latest: datetime) -> ScalarSelect:
+def first_open_start(earliest, latest) -> ScalarSelect:
     """SQL expression, correlated to DoctorProfile: the start of the doctor's next open slot.
 
     For a page of doctors it walks the (doctor_id, start_at) index per doctor and stops at the
     first free slot: the cost follows the page of doctors, not how many slots each has
-    published (a min() over every open slot in the booking window read them all).
+    published (a min() over every open slot in the booking window read them all). `earliest`
+    and `latest` are datetimes or bind parameters.
     """
     return (
         select(AvailabilitySlot.start_at)

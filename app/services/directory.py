@@ -12,7 +12,6 @@ from typing import NamedTuple
 from sqlalchemy import Row
 
 from app.caching import cached_for
-from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile
 from app.pagination import RowsPagination
 from app.repositories import doctors as doctor_repo
@@ -47,12 +46,12 @@ def search_doctors(
     """A page of active doctors, each row with its `next_open` bookable slot (or None), in one
     query; the total is counted by a second one only when the page cannot tell it."""
     earliest, latest = booking_window(now)
-    query = doctor_repo.listing(name, specialization, repo.first_open_start(earliest, latest))
+    rows = partial(doctor_repo.listing, name, specialization, earliest, latest)
     if name:
         count = partial(doctor_repo.count, name, specialization)
     else:  # browsing: a handful of totals, read on every view
         count = partial(doctor_count, specialization=specialization)
-    return RowsPagination(query, count, page=page, per_page=per_page)
+    return RowsPagination(rows, count, page=page, per_page=per_page)
 
 
 @cached_for("DIRECTORY_CACHE_SECONDS", follow_changes=False)
@@ -80,10 +79,7 @@ def open_slots(doctor_id: int, now: datetime, limit: int | None = None) -> list[
     """The doctor's slots a patient could book right now, soonest first: rows of id, start_at
     and end_at (pages list them by the hundred, and only show them)."""
     earliest, latest = booking_window(now)
-    query = repo.open_slots(doctor_id, earliest, latest)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(db.session.execute(query))
+    return repo.open_slots(doctor_id, earliest, latest, limit)
 
 
 class SlotLink(NamedTuple):

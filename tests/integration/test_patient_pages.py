@@ -65,6 +65,10 @@ def test_doctor_list_searches_names_case_insensitively(client, db, patient, make
     percent = text_of(client.get("/patient/doctors?q=%25"))  # a literal %, not a wildcard
     assert "100% Sure" in percent and "Turing" not in percent
     assert "No doctors match" in text_of(client.get("/patient/doctors?q=_"))
+    make.doctor(user__full_name="Dr. Under_Score/Slash")
+    assert "Under_Score" in text_of(client.get("/patient/doctors?q=r_s"))  # a literal _
+    assert "Under_Score" in text_of(client.get("/patient/doctors?q=e/s"))  # the escape itself
+    assert "No doctors match" in text_of(client.get("/patient/doctors?q=r/_s"))
 
 
 def test_doctor_list_filters_by_specialization(client, db, patient, make):

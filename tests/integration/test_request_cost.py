@@ -124,6 +124,28 @@ def test_admin_figures_are_computed_once_per_cache_period(
     assert 'data-stat="doctors">1<' in page
 
 
+def test_the_statements_of_every_view_are_built_once_and_bound(db, client, make, login_as):
+    """The directory's rows, a doctor's page and its open slots run statements built once per
+    process: a view with other values (name, filter, page, doctor) builds none."""
+    from app.repositories import doctors, scheduling
+
+    first = make.doctor(specialization="Cardiology")
+    second = make.doctor(specialization="Dermatology")
+    login_as(client, make.patient().user)
+    views = [
+        ["/patient/doctors", "/patient/doctors?page=2"],
+        ["/patient/doctors?q=dr", "/patient/doctors?q=zz"],
+        ["/patient/doctors?specialization=Cardiology", "/patient/doctors?specialization=Nope"],
+        [f"/patient/doctors/{first.id}", f"/patient/doctors/{second.id}"],
+    ]
+    builders = (doctors._listing, doctors._active_doctor, scheduling._open_slots)
+    for one, other in views:
+        assert client.get(one).status_code == 200
+        built = [builder.cache_info().misses for builder in builders]
+        assert client.get(other).status_code == 200
+        assert [builder.cache_info().misses for builder in builders] == built
+
+
 def test_the_directory_reads_the_specializations_once_a_minute(
     app, db, client, make, login_as, monkeypatch
 ):
