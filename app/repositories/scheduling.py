@@ -272,37 +272,68 @@ def past(query: Select, now: datetime) -> Select:
     )
 
 
+def next_booked(
+    *,
+    now: datetime,
+    limit: int,
+    doctor: DoctorProfile | None = None,
+    patient: PatientProfile | None = None,
+) -> list[Appointment]:
+    """The first `limit` booked appointments of `doctor` or of `patient` not yet over, soonest
+    first, with the other party (the dashboards): `appointments(...)` made `upcoming`, in a
+    statement built once per process."""
+    of, party = ("doctor", doctor) if doctor is not None else ("patient", patient)
+    values = {"party_id": party.id, "now": now, "limit": limit}
+    return list(db.session.scalars(_next_booked(of), values))
+
+
+@cache
+def _next_booked(of: str) -> Select[tuple[Appointment]]:
+    own, other = {
+        "doctor": (Appointment.doctor_id, Appointment.patient),
+        "patient": (Appointment.patient_id, Appointment.doctor),
+    }[of]
+    query = select(Appointment).options(joinedload(other)).where(own == bindparam("party_id"))
+    return upcoming(query, bindparam("now"), booked_only=True).limit(bindparam("limit"))
+
+
 def doctor_counts(
     doctor_id: int, now: datetime, week_start: datetime, week_end: datetime
 ) -> tuple[int, int, int]:
     """The doctor dashboard's figures in one statement: booked appointments not yet over, open
     future slots, and active appointments starting in [week_start, week_end)."""
+    values = {"doctor_id": doctor_id, "now": now, "week_start": week_start, "week_end": week_end}
+    upcoming, open_slots, this_week = db.session.execute(_doctor_counts(), values).one()
+    return upcoming, open_slots, this_week
+
+
+@cache
+def _doctor_counts() -> Select:
+    """Three scalar subqueries, built once per process (the doctor dashboard runs it each view)."""
 
     def count(column, *conditions) -> ScalarSelect[int]:
         return select(func.count(column)).where(*conditions).scalar_subquery()
 
+    doctor_id, now = bindparam("doctor_id"), bindparam("now")
     mine = Appointment.doctor_id == doctor_id
-    upcoming, open_slots, this_week = db.session.execute(
-        select(
-            count(
-                Appointment.id,
-                mine,
-                Appointment.status == AppointmentStatus.BOOKED,
-                Appointment.end_at > now,
-            ),
-            count(
-                AvailabilitySlot.id,
-                AvailabilitySlot.doctor_id == doctor_id,
-                AvailabilitySlot.start_at > now,
-                slot_is_open(),
-            ),
-            count(
-                Appointment.id,
-                mine,
-                ACTIVE,
-                Appointment.start_at >= week_start,
-                Appointment.start_at < week_end,
-            ),
-        )
-    ).one()
-    return upcoming, open_slots, this_week
+    return select(
+        count(
+            Appointment.id,
+            mine,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.end_at > now,
+        ),
+        count(
+            AvailabilitySlot.id,
+            AvailabilitySlot.doctor_id == doctor_id,
+            AvailabilitySlot.start_at > now,
+            slot_is_open(),
+        ),
+        count(
+            Appointment.id,
+            mine,
+            ACTIVE,
+            Appointment.start_at >= bindparam("week_start"),
+            Appointment.start_at < bindparam("week_end"),
+        ),
+    )

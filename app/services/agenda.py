@@ -74,10 +74,9 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
     monday = today - timedelta(days=today.weekday())
     week_start = local_day_bounds(monday)[0]
     week_end = local_day_bounds(monday + timedelta(days=6))[1]
-    query = repo.upcoming(repo.appointments(doctor=doctor), now, booked_only=True)
     upcoming_count, open_slots, this_week = repo.doctor_counts(doctor.id, now, week_start, week_end)
     return DoctorSummary(
-        upcoming=list(db.session.scalars(query.limit(DASHBOARD_ITEMS))),
+        upcoming=repo.next_booked(doctor=doctor, now=now, limit=DASHBOARD_ITEMS),
         upcoming_count=upcoming_count,
         open_slots=open_slots,
         this_week=this_week,
@@ -85,8 +84,7 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
 
 
 def patient_upcoming(patient: PatientProfile, now: datetime) -> list[Appointment]:
-    query = repo.upcoming(repo.appointments(patient=patient), now, booked_only=True)
-    return list(db.session.scalars(query.limit(DASHBOARD_ITEMS)))
+    return repo.next_booked(patient=patient, now=now, limit=DASHBOARD_ITEMS)
 
 
 def listing(

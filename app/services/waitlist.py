@@ -5,9 +5,11 @@ Being told is not a reservation: the first to book wins, through the normal book
 
 import uuid
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile, PatientProfile, User, WaitlistEntry
@@ -46,15 +48,21 @@ def leave(patient: PatientProfile, entry_id: int, *, actor: User) -> None:
 
 def entries_for(patient: PatientProfile) -> list[WaitlistEntry]:
     """The patient's current entries (today onwards), with their doctors, in one query."""
-    from sqlalchemy.orm import joinedload
+    values = {"patient_id": patient.id, "today": local_today()}
+    return list(db.session.scalars(_entries_for(), values))
 
-    return list(
-        db.session.scalars(
-            select(WaitlistEntry)
-            .options(joinedload(WaitlistEntry.doctor).joinedload(DoctorProfile.user))
-            .where(WaitlistEntry.patient_id == patient.id, WaitlistEntry.day >= local_today())
-            .order_by(WaitlistEntry.day)
+
+@cache
+def _entries_for() -> Select[tuple[WaitlistEntry]]:
+    """Built once per process (the patient dashboard runs it on every view), values bound."""
+    return (
+        select(WaitlistEntry)
+        .options(joinedload(WaitlistEntry.doctor).joinedload(DoctorProfile.user))
+        .where(
+            WaitlistEntry.patient_id == bindparam("patient_id"),
+            WaitlistEntry.day >= bindparam("today"),
         )
+        .order_by(WaitlistEntry.day)
     )
 
 

@@ -146,6 +146,25 @@ def test_the_statements_of_every_view_are_built_once_and_bound(db, client, make,
         assert [builder.cache_info().misses for builder in builders] == built
 
 
+@pytest.mark.parametrize("role", ["doctor", "patient"])
+def test_the_dashboards_statements_are_built_once(db, client, make, login_as, role):
+    """The dashboards' lists and counts run statements built once per process, for every user."""
+    from app.repositories import scheduling
+    from app.services import waitlist
+
+    builders = [scheduling._next_booked]
+    builders += [scheduling._doctor_counts] if role == "doctor" else [waitlist._entries_for]
+    people = [make.doctor() if role == "doctor" else make.patient() for _ in range(2)]
+    page = f"/{role}/"
+    login_as(client, people[0].user)
+    assert client.get(page).status_code == 200
+    built = [builder.cache_info().misses for builder in builders]
+    for person in people:
+        login_as(client, person.user)
+        assert client.get(page).status_code == 200
+    assert [builder.cache_info().misses for builder in builders] == built
+
+
 def test_the_directory_reads_the_specializations_once_a_minute(
     app, db, client, make, login_as, monkeypatch
 ):
