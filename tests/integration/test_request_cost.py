@@ -124,21 +124,25 @@ def test_admin_figures_are_computed_once_per_cache_period(
     assert 'data-stat="doctors">1<' in page
 
 
-def test_the_statements_of_every_view_are_built_once_and_bound(db, client, make, login_as):
-    """The directory's rows, a doctor's page and its open slots run statements built once per
-    process: a view with other values (name, filter, page, doctor) builds none."""
+def test_the_statements_of_every_view_are_built_once_and_bound(
+    app, db, client, make, login_as, monkeypatch
+):
+    """The directory's rows and totals, a doctor's page and its open slots run statements built
+    once per process: a view with other values (name, filter, page, doctor) builds none."""
     from app.repositories import doctors, scheduling
 
-    first = make.doctor(specialization="Cardiology")
-    second = make.doctor(specialization="Dermatology")
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 1)  # full pages: a search counts its matches
+
+    first = make.doctor(specialization="Cardiology", user__full_name="Dr. Ada")
+    second = make.doctor(specialization="Dermatology", user__full_name="Dr. Bea")
     login_as(client, make.patient().user)
     views = [
         ["/patient/doctors", "/patient/doctors?page=2"],
-        ["/patient/doctors?q=dr", "/patient/doctors?q=zz"],
+        ["/patient/doctors?q=dr", "/patient/doctors?q=DR&page=2"],
         ["/patient/doctors?specialization=Cardiology", "/patient/doctors?specialization=Nope"],
         [f"/patient/doctors/{first.id}", f"/patient/doctors/{second.id}"],
     ]
-    builders = (doctors._listing, doctors._active_doctor, scheduling._open_slots)
+    builders = (doctors._listing, doctors._count, doctors._active_doctor, scheduling._open_slots)
     for one, other in views:
         assert client.get(one).status_code == 200
         built = [builder.cache_info().misses for builder in builders]
