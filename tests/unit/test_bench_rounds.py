@@ -35,3 +35,16 @@ def test_cpu_per_request_is_the_servers_cpu_over_the_requests_served():
     external_database = cpu_per_request((10.0, None), (12.0, None), 1000)
     assert external_database == {"app_cpu_ms": 2.0, "db_cpu_ms": None}
     assert cpu_per_request((10.0, 4.0), (10.0, 4.0), 0) == {"app_cpu_ms": None, "db_cpu_ms": None}
+
+
+def test_instructions_per_request_is_the_difference_over_the_extra_requests(monkeypatch, capsys):
+    from bench import instructions
+
+    header = "events: Ir\nsummary: 1234567\n"
+    assert instructions.TOTALS.search(header).group(1) == "1234567"
+    assert instructions.TOTALS.search("events: Ir\ntotals: 42\n").group(1) == "42"
+    counted = {5: 30_000_000, 25: 230_000_000}
+    monkeypatch.setattr(instructions, "instructions", lambda url, path, email, n: counted[n])
+    monkeypatch.setattr("sys.argv", ["bench.instructions", "--url", "x", "--path", "/p"])
+    instructions.main()
+    assert capsys.readouterr().out.strip() == "/p: 10.00 M instructions per request"
