@@ -37,6 +37,15 @@ def on_starting(server):
                 raise RuntimeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
+def when_ready(server):
+    """The master's own "Listening at:" line is empty with reuse_port (it binds nothing): say
+    where the workers listen."""
+    addresses = ", ".join(
+        f"{a[0]}:{a[1]}" if isinstance(a, tuple) else str(a) for a in server.cfg.address
+    )
+    server.log.info("Workers listen at: %s (a socket each, reuse_port)", addresses)
+
+
 def post_worker_init(worker):
     """Everything loaded so far (the app, SQLAlchemy's mappers, the libraries) lives as long as
     the worker: keep it out of the cyclic collector's full passes. Without this a full

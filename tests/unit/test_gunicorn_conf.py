@@ -84,3 +84,4 @@ def test_each_worker_listens_and_a_second_server_on_the_port_fails(tmp_path):
     finally:
         first.terminate()
         first.wait(timeout=30)
+    assert f"Workers listen at: 127.0.0.1:{port}" in first.stdout.read()
