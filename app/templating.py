@@ -9,13 +9,18 @@ from app.timeutil import format_local, to_local
 _MARKER = 2_147_483_647  # an id no table reaches (the ID converter's bound), and unique in a URL
 
 
-def url_for_each(endpoint: str, name: str) -> Callable[[int], str]:
-    """`url_for(endpoint, name=id)` for a whole list of ids: the URL is built once and filled in.
+def url_for_each(endpoint: str, name: str, **values) -> Callable[[int], str]:
+    """`url_for(endpoint, name=n, **values)` for a whole list of numbers (ids, page numbers): the
+    URL is built once and filled in.
 
     Werkzeug's builder costs tens of microseconds a call: a doctor's page with a hundred open
-    slots spent more time building their links than loading them.
+    slots spent more time building their links than loading them. Should one of `values` hold
+    the marker itself (a search for "2147483647"), every URL is built in full instead.
     """
-    head, tail = url_for(endpoint, **{name: _MARKER}).split(str(_MARKER))
+    parts = url_for(endpoint, **{name: _MARKER}, **values).split(str(_MARKER))
+    if len(parts) != 2:
+        return lambda value: url_for(endpoint, **{name: int(value)}, **values)
+    head, tail = parts
     return lambda value: f"{head}{int(value)}{tail}"
 
 
