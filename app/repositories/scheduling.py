@@ -246,15 +246,21 @@ def appointments(
     The party given is not joined again: every row points to that profile, which is in the
     session already, and `appointment.doctor` (or `.patient`) finds it in the identity map
     without SQL (`raise_on_sql`). The other party comes in the same query."""
+    return _appointments_of(doctor.id if doctor else None, patient.id if patient else None)
+
+
+def _appointments_of(doctor_id=None, patient_id=None) -> Select[tuple[Appointment]]:
+    """`appointments()` by id (a value or a bind parameter): a party whose id is given is kept
+    to and not joined, a party whose id is not is joined."""
     query = select(Appointment)
-    if doctor is None:
+    if doctor_id is None:
         query = query.options(joinedload(Appointment.doctor))
     else:
-        query = query.where(Appointment.doctor_id == doctor.id)
-    if patient is None:
+        query = query.where(Appointment.doctor_id == doctor_id)
+    if patient_id is None:
         query = query.options(joinedload(Appointment.patient))
     else:
-        query = query.where(Appointment.patient_id == patient.id)
+        query = query.where(Appointment.patient_id == patient_id)
     return query
 
 
@@ -289,11 +295,7 @@ def next_booked(
 
 @cache
 def _next_booked(of: str) -> Select[tuple[Appointment]]:
-    own, other = {
-        "doctor": (Appointment.doctor_id, Appointment.patient),
-        "patient": (Appointment.patient_id, Appointment.doctor),
-    }[of]
-    query = select(Appointment).options(joinedload(other)).where(own == bindparam("party_id"))
+    query = _appointments_of(**{f"{of}_id": bindparam("party_id")})
     return upcoming(query, bindparam("now"), booked_only=True).limit(bindparam("limit"))
 
 
