@@ -26,6 +26,16 @@ class User(UserMixin, db.Model):
         # The doctor directory lists active doctors by name: measured by bench/ to stop growing
         # with the number of users.
         Index("ix_users_role_full_name", "role", "full_name"),
+        # A name search is a case-insensitive substring (ILIKE '%...%'), which a B-tree cannot
+        # find: trigrams can, for doctors only (the directory's searches), on PostgreSQL only
+        # (the migration creates the pg_trgm extension; SQLite scans, as it does any LIKE).
+        Index(
+            "ix_users_doctor_name_trgm",
+            "full_name",
+            postgresql_using="gin",
+            postgresql_ops={"full_name": "gin_trgm_ops"},
+            postgresql_where=text("role = 'doctor'"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -168,8 +168,9 @@ def _open_slots(*, limited: bool) -> Select:
     return query.limit(bindparam("limit")) if limited else query
 
 
-def first_open_start(earliest, latest) -> ScalarSelect:
-    """SQL expression, correlated to DoctorProfile: the start of the doctor's next open slot.
+def first_open_start(doctor_id, earliest, latest) -> ScalarSelect:
+    """SQL expression, correlated to the column `doctor_id` of an enclosing query: the start of
+    the doctor's next open slot.
 
     For a page of doctors it walks the (doctor_id, start_at) index per doctor and stops at the
     first free slot: the cost follows the page of doctors, not how many slots each has
@@ -179,14 +180,13 @@ def first_open_start(earliest, latest) -> ScalarSelect:
     return (
         select(AvailabilitySlot.start_at)
         .where(
-            AvailabilitySlot.doctor_id == DoctorProfile.id,
+            AvailabilitySlot.doctor_id == doctor_id,
             AvailabilitySlot.start_at >= earliest,
             AvailabilitySlot.start_at <= latest,
             slot_is_open(),
         )
         .order_by(AvailabilitySlot.start_at)
         .limit(1)
-        .correlate(DoctorProfile)
         .scalar_subquery()
     )
 

@@ -105,6 +105,45 @@ def test_doctor_list_paginates(client, db, patient, make):
 
 
 @pytest.mark.parametrize(
+    ("name", "specialization"),
+    [(None, None), ("same", None), (None, "Cardiology"), ("same", "Cardiology")],
+    ids=["browsing", "by name", "by specialization", "both"],
+)
+def test_directory_rows_follow_names_then_ids_across_pages(db, make, name, specialization):
+    """Each kind of search has its own statement (the listing joins profiles LATERAL when no
+    specialization is asked for): every one returns the matching doctors, each once, by name and
+    then id even for equal names, each with its own next open slot, page after page."""
+    from app.repositories import doctors as doctor_repo
+
+    now = datetime.now(UTC)
+    doctors = []
+    for n in range(45):  # three doctors for each name, across two specializations
+        doctor = make.doctor(
+            user__full_name=f"Dr. Same {n % 15:02d}",
+            specialization="Cardiology" if n % 5 else "Dermatology",
+        )
+        doctors.append((doctor, make.slot(doctor=doctor, start_at=hours_from_now(48 + n)).start_at))
+    doctors.append((make.doctor(user__full_name="Other", specialization="Cardiology"), None))
+    make.doctor(user__full_name="Dr. Same 00", user__active=False, specialization="Cardiology")
+    expected = sorted(
+        (doctor.user.full_name, doctor.id, next_open)
+        for doctor, next_open in doctors
+        if (name is None or name in doctor.user.full_name.lower())
+        and specialization in (None, doctor.specialization)
+    )
+
+    got = []
+    for offset in (0, 20, 40):
+        rows = doctor_repo.listing(
+            name, specialization, now, now + timedelta(days=90), limit=20, offset=offset
+        )
+        got += [(row.full_name, row.id, row.next_open) for row in rows]
+
+    assert got == expected
+    assert doctor_repo.count(name, specialization) == len(expected)
+
+
+@pytest.mark.parametrize(
     ("query", "message"),
     [("q=" + "x" * 101, "longer than 100"), ("q=a%00b", "special characters")],
 )

@@ -107,6 +107,21 @@ def test_the_active_appointment_predicate_is_written_into_the_sql(db, client, ma
     assert all("appointments.status != 'cancelled'" in s for s in open_slots)
 
 
+def test_the_doctor_role_is_written_into_the_directory_sql(db, client, make, login_as):
+    """The same for the directory's searches: the trigram index on doctors' names is partial
+    (role = 'doctor'), and a generic plan can use it only if the role is written out."""
+    from tests.helpers import count_queries
+
+    login_as(client, make.patient().user)
+    for n in range(21):  # more than a page: the total is counted too
+        make.doctor(user__full_name=f"Dr. Lovelace {n:02d}")
+    with count_queries(db.engine) as statements:
+        assert "Lovelace 00" in client.get("/patient/doctors?q=love").text
+    searches = [s for s in statements if "ILIKE" in s.upper()]
+    assert len(searches) == 2  # the page and its total
+    assert all("users.role = 'doctor'" in s for s in searches)
+
+
 def test_postgresql_sessions_speak_utc(db):
     """Whatever the server's own TimeZone setting, timestamps come back in Python's UTC."""
     if db.engine.dialect.name != "postgresql":
