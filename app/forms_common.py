@@ -71,6 +71,12 @@ class QuickSelect(Select):
     """
 
     @classmethod
+    def _dispatch_render_option(cls):
+        # wtforms reads render_option's signature (inspect.signature) at every render, to support
+        # overrides written for its older API; ours is written for the current one.
+        return cls.render_option
+
+    @classmethod
     def render_option(cls, choice, **kwargs):
         if kwargs or choice.render_kw or isinstance(choice.value, bool):
             return super().render_option(choice, **kwargs)

@@ -38,6 +38,18 @@ def test_the_html_is_the_same_as_wtforms_writes():
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in str(form_with(QuickSelect(), TRICKY, "").field())
 
 
+def test_rendering_does_not_inspect_signatures(monkeypatch):
+    """wtforms inspects render_option's signature at each render unless told which to call."""
+    import inspect
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("inspect.signature called while rendering")
+
+    form = form_with(QuickSelect(), TRICKY, "Cardiology")
+    monkeypatch.setattr(inspect, "signature", refuse)
+    assert '<option selected value="Cardiology">' in str(form.field())
+
+
 def test_option_groups_render_as_wtforms_does():
     groups = [
         SelectChoice("a", "A", optgroup="Surgery"),
