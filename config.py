@@ -56,6 +56,9 @@ class Config:
     OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)  # doubles per attempt
     OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
     OUTBOX_IDLE_SECONDS = float(os.environ.get("OUTBOX_IDLE_SECONDS", "1.5"))
+    # After a failed after-response attempt, this process leaves new messages to the worker for
+    # this long (app/services/delivery.py, AfterResponsePause).
+    OUTBOX_AFTER_RESPONSE_PAUSE_SECONDS = env_int("OUTBOX_AFTER_RESPONSE_PAUSE_SECONDS", 30)
 
     BOOKING_MIN_NOTICE_MINUTES = env_int("BOOKING_MIN_NOTICE_MINUTES", 60)
     BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)

@@ -85,6 +85,16 @@ def _clean_database(request):
                     conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
 
 
+@pytest.fixture(autouse=True)
+def _after_response_delivery_unpaused(request):
+    """A pause of after-response delivery is process-wide: none outlives the test that made it."""
+    yield
+    if "app" in request.fixturenames:
+        from app.services.delivery import after_response_pause
+
+        after_response_pause.clear()
+
+
 @pytest.fixture
 def db(app, _clean_database):
     """An app context for the test body, so it can use models, factories and db.session."""

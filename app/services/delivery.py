@@ -195,12 +195,16 @@ def _log_outcome(message, status, error, retry_at, stored: bool) -> None:
 
 
 def deliver(
-    *, ids: Iterable[int] | None = None, stop: threading.Event | None = None
+    *,
+    ids: Iterable[int] | None = None,
+    stop: threading.Event | None = None,
+    stop_at_failure: bool = False,
 ) -> Counter[OutboxStatus]:
     """Claim one batch of due messages (only `ids`, when given), attempt each, record each.
 
     Returns how many ended in each status; empty when nothing was due. A stop request between
-    two sends hands the rest of the batch straight back.
+    two sends hands the rest of the batch straight back, and so does a failed attempt with
+    `stop_at_failure`.
     """
     ids = list(ids) if ids is not None else None
     limit = len(ids) if ids is not None else current_app.config["OUTBOX_BATCH_SIZE"]
@@ -210,7 +214,11 @@ def deliver(
         if stop is not None and stop.is_set():
             _release(batch[index:])
             break
-        outcomes[_record(message, *_attempt(message))] += 1
+        status = _record(message, *_attempt(message))
+        outcomes[status] += 1
+        if stop_at_failure and status is OutboxStatus.FAILED:
+            _release(batch[index + 1 :])
+            break
     return outcomes
 
 
@@ -270,9 +278,36 @@ def register_outbox_delivery(app: Flask) -> None:
     def deliver_after_response(response: Response) -> Response:
         # The view has committed (or rolled back) by now; rolled-back ids are not found.
         ids = outbox.take_new_ids()
-        if ids and app.config["OUTBOX_DELIVER_AFTER_RESPONSE"]:
+        if ids and app.config["OUTBOX_DELIVER_AFTER_RESPONSE"] and not after_response_pause.on():
             response.call_on_close(lambda: _deliver_in_fresh_context(app, ids))
         return response
+
+
+class AfterResponsePause:
+    """After-response delivery stands aside for a while once one of its attempts fails.
+
+    Its attempts run on the web server's threads. A receiver that is down answers at once, but
+    one that hangs holds a thread for EMAIL_SERVICE_TIMEOUT per message: a few bookings would
+    then hold every thread of a worker and stall its pages. After a failed attempt, the rest of
+    that request's messages go straight back to the queue, and this process leaves new ones to
+    the outbox worker for OUTBOX_AFTER_RESPONSE_PAUSE_SECONDS, so each thread waits out at most
+    one timeout per pause. Per process: each gunicorn worker finds out for itself.
+    """
+
+    def __init__(self) -> None:
+        self._until = 0.0  # time.monotonic(); one float, read and written whole under the GIL
+
+    def on(self) -> bool:
+        return time.monotonic() < self._until
+
+    def start(self, seconds: float) -> None:
+        self._until = time.monotonic() + seconds
+
+    def clear(self) -> None:
+        self._until = 0.0
+
+
+after_response_pause = AfterResponsePause()
 
 
 def _deliver_in_fresh_context(app: Flask, ids: list[int]) -> None:
@@ -280,6 +315,12 @@ def _deliver_in_fresh_context(app: Flask, ids: list[int]) -> None:
     raised may reach the server; whatever fails here the worker retries."""
     try:
         with app.app_context():
-            deliver(ids=ids)
+            outcomes = deliver(ids=ids, stop_at_failure=True)
     except Exception:
         log.exception("after-response delivery of outbox %s failed; the worker will retry", ids)
+        outcomes = Counter({OutboxStatus.FAILED: 1})
+    if outcomes[OutboxStatus.FAILED]:
+        pause = app.config["OUTBOX_AFTER_RESPONSE_PAUSE_SECONDS"]
+        after_response_pause.start(pause)
+        log.warning("after-response delivery failed: new messages go to the outbox worker "
+                    "for the next %ss", pause)  # fmt: skip

@@ -88,6 +88,11 @@ def test_mail_queued_while_the_email_service_is_down_arrives_once_it_is_back(
     for address in addresses:
         sign_up(client, address).close()  # sign-up works; the quick attempt fails
 
+    first, *rest = messages(db)
+    assert (first.status, first.attempts) == (OutboxStatus.FAILED, 1)
+    # after that failure, after-response delivery stood aside: the worker has the others
+    assert [(m.status, m.attempts) for m in rest] == [(OutboxStatus.PENDING, 0)] * 2
+    assert "2 failed" in run_once(runner)
     for message in messages(db):
         assert (message.status, message.attempts) == (OutboxStatus.FAILED, 1)
         assert "unreachable" in message.last_error
@@ -105,6 +110,47 @@ def test_mail_queued_while_the_email_service_is_down_arrives_once_it_is_back(
         assert (message.status, message.attempts) == (OutboxStatus.SENT, 2)
         assert len(mailbox.with_key(message.idempotency_key)) == 1
     assert sorted(m["To"] for m in mailbox.messages) == addresses
+
+
+def test_after_a_failure_after_response_delivery_stands_aside_for_a_while(
+    app, db, make, mailbox, monkeypatch, request, caplog
+):
+    """A hung email service holds a web thread for its timeout per message: after one failed
+    attempt the request's other messages go back to the queue at once, and new requests leave
+    theirs to the worker until the pause is over."""
+    from app.services import delivery, notifications
+
+    monkeypatch.setitem(app.config, "OUTBOX_DELIVER_AFTER_RESPONSE", True)
+    monkeypatch.setitem(app.config, "EMAIL_SERVICE_URL", closed_url())
+    clock = [1000.0]
+    monkeypatch.setattr(delivery.time, "monotonic", lambda: clock[0])
+
+    def one_request(*emails):
+        """What a request that queues these welcomes does, up to its response being closed."""
+        with app.test_request_context():
+            for email in emails:
+                notifications.signup_welcome(make.user(email=email))
+            db.session.commit()
+            response = app.make_response("done")
+            response = app.process_response(response)
+        response.close()
+
+    one_request("a@example.com", "b@example.com")  # the first attempt fails; b is handed back
+    a, b = messages(db)
+    assert (a.status, a.attempts) == (OutboxStatus.FAILED, 1)
+    assert (b.status, b.attempts, b.last_error) == (OutboxStatus.PENDING, 1, None)
+    assert b.next_attempt_at <= utcnow()  # due now, for the worker
+    assert "new messages go to the outbox worker for the next 30s" in caplog.text
+
+    clock[0] += 29
+    one_request("c@example.com")  # paused: not even tried
+    assert (messages(db)[2].status, messages(db)[2].attempts) == (OutboxStatus.PENDING, 0)
+
+    request.getfixturevalue("email_service")  # the service is back (at a new address)
+    clock[0] += 2
+    one_request("d@example.com")  # the pause is over: delivered right after the response
+    assert (messages(db)[3].status, messages(db)[3].attempts) == (OutboxStatus.SENT, 1)
+    assert [m["To"] for m in mailbox.messages] == ["d@example.com"]
 
 
 def test_a_request_the_service_refuses_is_dead_at_once_and_never_retried(
