@@ -6,8 +6,13 @@ Command-line flags still win over these, as usual with gunicorn.
 import gc
 import socket
 
-workers = 2
-threads = 4
+workers = 2  # one per core on the 2-core machine the benchmark runs on: size to the cores
+# Two threads: one request runs while another waits on the database, the email service or
+# argon2 (which releases the GIL). More threads than that only take turns at the GIL: with 4,
+# every page cost its worker more CPU per request and served fewer per second (bench/README.md,
+# "Fourth pass"). A hung email service cannot hold them: after-response delivery stands aside
+# after one failure (OUTBOX_AFTER_RESPONSE_PAUSE_SECONDS).
+threads = 2
 
 # Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections
 # over them. With one shared socket, whichever worker wakes first accepts a whole burst of
