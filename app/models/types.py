@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Index
 from sqlalchemy.types import TypeDecorator
 
 
@@ -32,3 +32,21 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def postgresql_only(index: Index) -> Index:
+    """An index only PostgreSQL has (a trigram index, say): created there only, and compared
+    with the migrations there only (`in_schema_of`, Alembic's include_object)."""
+    index.info["only_on"] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+def in_schema_of(dialect_name: str):
+    """Alembic's `include_object` for a database of `dialect_name`: leaves out of autogenerate's
+    comparison what the models create on other databases only."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        wanted = getattr(obj, "info", {}).get("only_on") if obj is not None else None
+        return wanted in (None, dialect_name)
+
+    return include

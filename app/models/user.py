@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Enum, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import UTCDateTime, postgresql_only, utcnow
 
 
 class Role(enum.StrEnum):
@@ -29,13 +29,15 @@ class User(UserMixin, db.Model):
         # A name search is a case-insensitive substring (ILIKE '%...%'), which a B-tree cannot
         # find: trigrams can, for doctors only (the directory's searches), on PostgreSQL only
         # (the migration creates the pg_trgm extension; SQLite scans, as it does any LIKE).
-        Index(
-            "ix_users_doctor_name_trgm",
-            "full_name",
-            postgresql_using="gin",
-            postgresql_ops={"full_name": "gin_trgm_ops"},
-            postgresql_where=text("role = 'doctor'"),
-        ).ddl_if(dialect="postgresql"),
+        postgresql_only(
+            Index(
+                "ix_users_doctor_name_trgm",
+                "full_name",
+                postgresql_using="gin",
+                postgresql_ops={"full_name": "gin_trgm_ops"},
+                postgresql_where=text("role = 'doctor'"),
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

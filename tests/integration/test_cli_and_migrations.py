@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db as _db
 from app.models import DoctorProfile, PatientProfile, Role, User
+from app.models.types import in_schema_of
 from app.services.demo import ADMIN_EMAIL, DEMO_PASSWORD
 from config import TestingConfig
 
@@ -101,7 +102,10 @@ def test_upgrade_from_empty_builds_the_schema_the_models_describe(empty_database
             "audit_events",
         } <= tables
         with _db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), _db.metadata)
+            context = MigrationContext.configure(
+                conn, opts={"include_object": in_schema_of(conn.dialect.name)}
+            )
+            diff = compare_metadata(context, _db.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
         downgrade(directory=MIGRATIONS, revision="base")
         assert set(inspect(_db.engine).get_table_names()) <= {"alembic_version"}

@@ -109,11 +109,19 @@ def test_doctor_list_paginates(client, db, patient, make):
     [(None, None), ("same", None), (None, "Cardiology"), ("same", "Cardiology")],
     ids=["browsing", "by name", "by specialization", "both"],
 )
-def test_directory_rows_follow_names_then_ids_across_pages(db, make, name, specialization):
-    """Each kind of search has its own statement (the listing joins profiles LATERAL when no
-    specialization is asked for): every one returns the matching doctors, each once, by name and
-    then id even for equal names, each with its own next open slot, page after page."""
+@pytest.mark.parametrize("lateral", [True, False], ids=["lateral", "plain join"])
+def test_directory_rows_follow_names_then_ids_across_pages(
+    db, make, monkeypatch, name, specialization, lateral
+):
+    """Each kind of search has its own statement (on PostgreSQL the listing joins profiles
+    LATERAL when no specialization is asked for; SQLite joins them plainly): every one returns
+    the matching doctors, each once, by name and then id even for equal names, each with its own
+    next open slot, page after page."""
     from app.repositories import doctors as doctor_repo
+
+    if lateral and db.engine.dialect.name != "postgresql":
+        pytest.skip("LATERAL: PostgreSQL only")
+    monkeypatch.setattr(doctor_repo, "_joins_lateral", lambda: lateral)
 
     now = datetime.now(UTC)
     doctors = []
