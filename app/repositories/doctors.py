@@ -107,11 +107,10 @@ def _listing(by_name: bool, by_specialization: bool, *, lateral: bool) -> Select
     them by the specialization's index and sorts those few, which beats walking the names. So
     does SQLite (`lateral` false), which has no LATERAL.
     """
+    profiles = DoctorProfile.__table__
     if by_specialization or not lateral:
-        profile = DoctorProfile.__table__
-        on = profile.c.user_id == User.id
+        profile, on = profiles, profiles.c.user_id == User.id
     else:
-        profiles = DoctorProfile.__table__
         profile = (
             select(profiles.c.id, profiles.c.specialization, profiles.c.years_of_experience)
             .where(profiles.c.user_id == User.id)
