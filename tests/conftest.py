@@ -8,7 +8,6 @@ production, so a request never sees the test's own session, `g` or identity map.
 
 import contextvars
 import os
-from pathlib import Path
 
 import pytest
 from flask import has_app_context
@@ -20,6 +19,7 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db as _db
 from config import TestingConfig
+from tests.helpers import MIGRATIONS
 
 
 class IsolatedClient(FlaskClient):
@@ -54,12 +54,11 @@ def app(database_url, tmp_path_factory):
         },
     )
     app.test_client_class = IsolatedClient
-    migrations = Path(__file__).resolve().parent.parent / "migrations"
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
             with _db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(directory=str(migrations))
+        upgrade(directory=MIGRATIONS)
         _db.engine.dispose()
     return app
 

@@ -4,11 +4,14 @@ app's routes at collection time (for parametrizing and for skipping on routes no
 from contextlib import contextmanager
 from functools import cache
 from html.parser import HTMLParser
+from pathlib import Path
 
 from sqlalchemy import event
 
 from app import create_app
 from config import TestingConfig
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 @contextmanager

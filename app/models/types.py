@@ -1,4 +1,4 @@
-"""Column types shared by the models."""
+"""Column types and schema helpers shared by the models."""
 
 from datetime import UTC, datetime
 

@@ -2,7 +2,6 @@
 
 import os
 import uuid
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -17,8 +16,7 @@ from app.models import DoctorProfile, PatientProfile, Role, User
 from app.models.types import in_schema_of
 from app.services.demo import ADMIN_EMAIL, DEMO_PASSWORD
 from config import TestingConfig
-
-MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
+from tests.helpers import MIGRATIONS
 
 
 def test_create_admin_creates_then_promotes(runner, db, make):

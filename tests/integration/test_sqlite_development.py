@@ -15,7 +15,7 @@ from app import create_app
 from app.extensions import db
 from app.services.demo import ADMIN_EMAIL, DEMO_PASSWORD
 from config import TestingConfig
-from tests.integration.test_cli_and_migrations import MIGRATIONS
+from tests.helpers import MIGRATIONS
 
 
 @pytest.fixture
