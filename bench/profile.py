@@ -89,14 +89,21 @@ def main() -> None:
     client = signed_in_client(app, args.email)
     if args.book:
         slots = open_slots(args.url, args.book, args.email)
+        if len(slots) < 2:
+            sys.exit(f"{args.email} has no open slots left to book: seed again, or use --as")
         token = scrape_csrf(client.get(f"/booking/slots/{slots[0]}", base_url=BASE).text)
         form = {"csrf_token": token, "notes": "profile"}
-        calls = [
-            lambda s=s: client.post(
-                f"/booking/slots/{s}", base_url=BASE, data=form, headers={"Referer": BASE + "/"}
-            )
-            for s in slots
-        ]
+        # As wrk does: every booking sends the cookie of the signed-in session, not the one the
+        # previous booking set (each of those adds a flash message nobody reads).
+        name = app.config["SESSION_COOKIE_NAME"]
+        signed_in = client.get_cookie(name, domain="localhost").value
+
+        def book(slot_id: int):
+            client.set_cookie(name, signed_in, domain="localhost", secure=True)
+            path = f"/booking/slots/{slot_id}"
+            return client.post(path, base_url=BASE, data=form, headers={"Referer": BASE + "/"})
+
+        calls = [lambda s=s: book(s) for s in slots]
     else:
         calls = [lambda: client.get(args.path, base_url=BASE)] * args.n
     calls[0]()  # warm caches (templates, SQL compilation) outside the profile

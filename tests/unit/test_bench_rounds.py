@@ -43,8 +43,16 @@ def test_instructions_per_request_is_the_difference_over_the_extra_requests(monk
     header = "events: Ir\nsummary: 1234567\n"
     assert instructions.TOTALS.search(header).group(1) == "1234567"
     assert instructions.TOTALS.search("events: Ir\ntotals: 42\n").group(1) == "42"
-    counted = {5: 30_000_000, 25: 230_000_000}
-    monkeypatch.setattr(instructions, "instructions", lambda url, path, email, n: counted[n])
+    counted = {(5, False): 30_000_000, (25, False): 230_000_000, (5, True): 0, (25, True): 1e8}
+    monkeypatch.setattr(
+        instructions, "instructions", lambda url, path, email, n, book: counted[n, book]
+    )
     monkeypatch.setattr("sys.argv", ["bench.instructions", "--url", "x", "--path", "/p"])
     instructions.main()
     assert capsys.readouterr().out.strip() == "/p: 10.00 M instructions per request"
+    monkeypatch.setattr("sys.argv", ["bench.instructions", "--url", "x", "--book"])
+    instructions.main()
+    assert (
+        capsys.readouterr().out.strip()
+        == "POST /booking/slots/<id>: 5.00 M instructions per request"
+    )
