@@ -57,13 +57,29 @@ def lock_slot(slot_id: int) -> AvailabilitySlot | None:
 def lock_slot_with_doctor(slot_id: int) -> AvailabilitySlot | None:
     """The slot, locked, with its doctor and the doctor's user loaded by the same statement (the
     lock is on the slot row alone): what a booking reads first."""
-    return db.session.scalar(
+    return db.session.scalar(_slot_with_doctor(locked=True), {"slot_id": slot_id})
+
+
+def slot_with_doctor(slot_id: int) -> AvailabilitySlot | None:
+    """The slot with its doctor and the doctor's user, in one query (no lock: for display)."""
+    return db.session.scalar(_slot_with_doctor(locked=False), {"slot_id": slot_id})
+
+
+# The booking's statements are built once per process, their values bound at each run, as the
+# pages' are: building one and working out its cache key cost about as much as running it.
+
+
+@cache
+def _slot_with_doctor(*, locked: bool) -> Select[tuple[AvailabilitySlot]]:
+    query = (
         select(AvailabilitySlot)
         .options(joinedload(AvailabilitySlot.doctor))
-        .where(AvailabilitySlot.id == slot_id)
-        .with_for_update(of=AvailabilitySlot)
-        .execution_options(populate_existing=True)
+        .where(AvailabilitySlot.id == bindparam("slot_id"))
     )
+    if locked:
+        query = query.with_for_update(of=AvailabilitySlot)
+        query = query.execution_options(populate_existing=True)
+    return query
 
 
 def lock_slots(slot_ids: Iterable[int]) -> dict[int, AvailabilitySlot]:
@@ -89,13 +105,18 @@ def lock_doctor(doctor_id: int) -> DoctorProfile | None:
     )
 
 
-def lock_patient(patient_id: int) -> PatientProfile | None:
-    """Serialises one patient's bookings, so two tabs cannot book overlapping times."""
-    return db.session.scalar(
-        select(PatientProfile)
-        .where(PatientProfile.id == patient_id)
+def lock_patient(patient_id: int) -> None:
+    """Serialises one patient's bookings, so two tabs cannot book overlapping times. Only the
+    row is locked: nothing is loaded (the signed-in patient is in the session already)."""
+    db.session.execute(_lock_patient(), {"patient_id": patient_id})
+
+
+@cache
+def _lock_patient() -> Select[tuple[int]]:
+    return (
+        select(PatientProfile.id)
+        .where(PatientProfile.id == bindparam("patient_id"))
         .with_for_update(of=PatientProfile)
-        .execution_options(populate_existing=True)
     )
 
 
@@ -103,22 +124,38 @@ def lock_appointment(appointment_id: int) -> Appointment | None:
     return db.session.scalar(_locked(select(Appointment).where(Appointment.id == appointment_id)))
 
 
-def active_appointment_for_slot(slot_id: int) -> Appointment | None:
-    return db.session.scalar(select(Appointment).where(Appointment.slot_id == slot_id, ACTIVE))
+def slot_holder(slot_id: int) -> int | None:
+    """The patient of the slot's active appointment, or None while the slot is open."""
+    return db.session.scalar(_slot_holder(), {"slot_id": slot_id})
+
+
+@cache
+def _slot_holder() -> Select[tuple[int]]:
+    return select(Appointment.patient_id).where(Appointment.slot_id == bindparam("slot_id"), ACTIVE)
 
 
 def patient_overlap(
     patient_id: int, start: datetime, end: datetime, exclude_id: int | None = None
-) -> Appointment | None:
-    query = select(Appointment).where(
-        Appointment.patient_id == patient_id,
-        Appointment.status == AppointmentStatus.BOOKED,
-        Appointment.start_at < end,
-        Appointment.end_at > start,
-    )
+) -> int | None:
+    """The id of one of the patient's booked appointments overlapping [start, end), if any,
+    leaving out `exclude_id` (the appointment being moved)."""
+    values = {"patient_id": patient_id, "start": start, "end": end}
     if exclude_id is not None:
-        query = query.where(Appointment.id != exclude_id)
-    return db.session.scalar(query.limit(1))
+        values["exclude_id"] = exclude_id
+    return db.session.scalar(_patient_overlap(excluding=exclude_id is not None), values)
+
+
+@cache
+def _patient_overlap(*, excluding: bool) -> Select[tuple[int]]:
+    query = select(Appointment.id).where(
+        Appointment.patient_id == bindparam("patient_id"),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.start_at < bindparam("end"),
+        Appointment.end_at > bindparam("start"),
+    )
+    if excluding:
+        query = query.where(Appointment.id != bindparam("exclude_id"))
+    return query.limit(1)
 
 
 def doctor_slots_between(doctor_id: int, start: datetime, end: datetime) -> list[AvailabilitySlot]:
@@ -199,15 +236,6 @@ def booked_slot_ids(slot_ids: list[int]) -> set[int]:
         db.session.scalars(
             select(Appointment.slot_id).where(and_(Appointment.slot_id.in_(slot_ids), ACTIVE))
         )
-    )
-
-
-def slot_with_doctor(slot_id: int) -> AvailabilitySlot | None:
-    """The slot with its doctor and the doctor's user, in one query (no lock: for display)."""
-    return db.session.scalar(
-        select(AvailabilitySlot)
-        .options(joinedload(AvailabilitySlot.doctor))
-        .where(AvailabilitySlot.id == slot_id)
     )
 
 

@@ -195,7 +195,7 @@ def delete_slot(doctor: DoctorProfile, slot_id: int, *, actor: User) -> None:
     slot = repo.lock_slot(slot_id)
     if slot is None or slot.doctor_id != doctor.id:
         raise NotFound("That slot does not exist.")
-    if repo.active_appointment_for_slot(slot.id) is not None:
+    if repo.slot_holder(slot.id) is not None:
         raise Conflict("This slot is booked. Cancel the appointment first if you must free it.")
     record(AuditKind.SLOT_DELETED, actor=actor, target=slot, start=slot.start_at.isoformat())
     db.session.delete(slot)

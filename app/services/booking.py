@@ -93,9 +93,9 @@ def book(
     doctor = slot.doctor
     if not doctor.user.active:
         raise SlotUnavailable(DOCTOR_UNAVAILABLE)
-    holder = repo.active_appointment_for_slot(slot.id)
+    holder = repo.slot_holder(slot.id)
     if holder is not None:
-        if holder.patient_id == patient.id:  # a second click on "Confirm", say
+        if holder == patient.id:  # a second click on "Confirm", say
             raise Conflict(ALREADY_YOURS)
         log.info("slot %s already taken; patient %s refused", slot.id, patient.id)
         raise SlotTaken()

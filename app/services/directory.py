@@ -120,9 +120,9 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
         return SlotOffer(slot, doctor, DOCTOR_UNAVAILABLE)
     try:
         check_bookable_time(slot.start_at, now)
-        holder = repo.active_appointment_for_slot(slot.id)
+        holder = repo.slot_holder(slot.id)
         if holder is not None:
-            raise Conflict(ALREADY_YOURS if holder.patient_id == patient_id else SLOT_TAKEN)
+            raise Conflict(ALREADY_YOURS if holder == patient_id else SLOT_TAKEN)
     except Conflict as problem:
         alternatives = slot_links(open_slots(doctor.id, now, limit=ALTERNATIVES))
         return SlotOffer(slot, doctor, problem.message, alternatives)

@@ -57,11 +57,12 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
     if new_slot is None or new_slot.doctor_id != appointment.doctor_id:
         raise SlotUnavailable("That slot is not one of this doctor's open slots.")
     check_bookable_time(new_slot.start_at, now)
-    if repo.active_appointment_for_slot(new_slot.id) is not None:
+    if repo.slot_holder(new_slot.id) is not None:
         raise SlotTaken()
-    if repo.patient_overlap(
+    clash = repo.patient_overlap(
         appointment.patient_id, new_slot.start_at, new_slot.end_at, exclude_id=appointment.id
-    ):
+    )
+    if clash is not None:
         raise Conflict("You already have another appointment at that time.")
 
     old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None

@@ -203,3 +203,59 @@ def test_admin_figures_follow_a_change_at_once(app, db, client, make, login_as, 
     page = client.get("/admin/").get_data(as_text=True)
     app.extensions.pop("hms_cache", None)
     assert 'data-stat="doctors">1<' in page
+
+
+def _verb_and_table(statement: str) -> str:
+    words = statement.split()
+    return (
+        f"INSERT {words[2]}" if words[0] == "INSERT" else f"SELECT {words[words.index('FROM') + 1]}"
+    )
+
+
+def test_a_booking_reads_only_what_it_checks_with_statements_built_once(db, client, make, login_as):
+    """Eight statements on PostgreSQL: the signed-in user, the slot locked with its doctor, the
+    slot's holder (one column), the patient's row lock (nothing loaded), an overlap check (one
+    column), then the appointment, its audit event and both emails' outbox rows in one INSERT.
+    The reads are built once per process: a second patient's booking builds none."""
+    from app.repositories import scheduling
+
+    builders = (
+        scheduling._slot_with_doctor,
+        scheduling._slot_holder,
+        scheduling._lock_patient,
+        scheduling._patient_overlap,
+    )
+    doctor = make.doctor()
+    slot_ids = [make.slot(doctor=doctor).id for _ in range(2)]
+    patients = [make.patient() for _ in range(2)]
+    make.appointment(patient=patients[1])  # another of theirs, at another time
+    built = None
+    for patient, slot_id in zip(patients, slot_ids, strict=True):
+        login_as(client, patient.user)
+        client.get("/patient/")  # the first page after sign-in stores a CSRF token
+        with count_queries(db.engine) as statements:
+            response = client.post(f"/booking/slots/{slot_id}", data={"notes": "Knee"})
+        assert response.status_code == 302
+        built = built or [builder.cache_info().misses for builder in builders]
+    assert [builder.cache_info().misses for builder in builders] == built
+
+    outbox_inserts = 1 if db.engine.dialect.name == "postgresql" else 2  # SQLite: one a row
+    assert [_verb_and_table(s) for s in statements] == [
+        "SELECT users",
+        "SELECT availability_slots",
+        "SELECT appointments",
+        "SELECT patient_profiles",
+        "SELECT appointments",
+        "INSERT appointments",
+        "INSERT audit_events",
+        *["INSERT outbox_messages"] * outbox_inserts,
+    ]
+    columns = [" ".join(s.split()).split(" FROM ")[0] for s in statements[2:5]]
+    assert columns == [
+        "SELECT appointments.patient_id",
+        "SELECT patient_profiles.id",
+        "SELECT appointments.id",
+    ]
+    if db.engine.dialect.name == "postgresql":
+        assert "FOR UPDATE OF availability_slots" in statements[1]
+        assert "FOR UPDATE OF patient_profiles" in statements[3]
