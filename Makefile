@@ -19,7 +19,7 @@ run: venv
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
-	$(BIN)/honcho start -f Procfile
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
 
 ## make test: ruff and the whole suite against a throwaway PostgreSQL cluster
 test: venv
