@@ -55,6 +55,7 @@ def test_admin_sees_figures_and_audit_and_cancels_an_appointment(page, make, two
     use_menu(page, "Appointments")
     row = page.get_by_role("row").filter(has_text="Alan Turing")
     journey.checkpoint(page, "appointments")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Cancel the appointment on …?"
     row.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("alert").filter(has_text="has been cancelled")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Alan Turing")).to_contain_text(

@@ -103,8 +103,15 @@ def test_patient_cancels_and_the_slot_opens_again(page, make, cardiologist, mail
     row = page.get_by_role("row").filter(has_text="Dr. Ada Byron")
     expect(row).to_contain_text(start.strftime("%H:%M"))
     journey.checkpoint(page, "my-appointments")
-    row.get_by_role("button", name="Cancel").click()
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("button", name="Cancel").click()  # the browser asks first: "no"
+    assert questions and start.strftime("%d %b %Y, %H:%M") in questions[0]
+    page.reload()
+    expect(page.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_contain_text("Booked")
 
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Cancel").click()  # and now "yes"
     expect(page.get_by_role("alert").filter(has_text="has been cancelled")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_contain_text("Cancelled")
     journey.checkpoint(page, "cancelled")

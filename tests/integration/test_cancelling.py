@@ -176,3 +176,40 @@ def test_audit_and_emails_on_cancel(client, db, appointment):
     assert "appointment.cancelled" in kinds
     actions = db.session.scalars(select(OutboxMessage.payload)).all()
     assert [a["action"] for a in actions] == ["BOOKING_CANCELLED", "BOOKING_CANCELLED"]
+
+
+@pytest.mark.parametrize(
+    ("role", "pages"),
+    [
+        ("patient", ["/patient/", "/patient/appointments"]),
+        ("doctor", ["/doctor/", "/doctor/appointments"]),
+        ("admin", ["/admin/appointments"]),
+    ],
+)
+def test_every_cancel_button_asks_first_naming_the_time(
+    client, make, login_as, doctor, role, pages
+):
+    """A cancel cannot be taken back (both parties are emailed, the time opens to others): each
+    cancel form carries the question the browser asks (static/js/confirm.js), with the time."""
+    patient = make.patient()
+    appointment = make.appointment(
+        slot=make.slot(doctor=doctor, start_at=hours_from_now(48)), patient=patient
+    )
+    cancel = f'action="/booking/appointments/{appointment.id}/cancel"'
+    when = appointment.start_at.strftime("%d %b %Y, %H:%M")  # the clinic's zone is UTC here
+    people = {"patient": patient.user, "doctor": doctor.user, "admin": make.admin()}
+    login_as(client, people[role])
+    for page in pages:
+        html = client.get(page).get_data(as_text=True)
+        form = html[html.index(cancel) :].split(">", 1)[0]
+        assert 'data-confirm="Cancel the appointment on ' in form, page
+        assert when in form, page
+        assert 'src="/static/js/confirm.js"' in html
+
+
+def test_the_confirming_script_is_served_by_the_app(client):
+    """The Content-Security-Policy allows scripts from the app's own origin only."""
+    response = client.get("/static/js/confirm.js")
+    assert response.status_code == 200
+    assert "window.confirm(question)" in response.get_data(as_text=True)
+    assert "script-src 'self'" in client.get("/auth/login").headers["Content-Security-Policy"]
