@@ -161,6 +161,19 @@ def test_charts_are_server_rendered_svg_without_scripts(client, login_as, clinic
     assert "Cardiology" in specializations and "Dermatology" in specializations
 
 
+@pytest.mark.parametrize(("name", "axis"), [("bookings", "y"), ("specializations", "x")])
+def test_count_charts_have_whole_number_axes(client, login_as, clinic, name, axis):
+    """Bookings come in whole numbers: pygal's own scale ran 0, 0.2, 0.4 … for a handful.
+    (A horizontal bar chart draws its values along x.)"""
+    login_as(client, clinic)
+    svg = client.get(f"/admin/charts/{name}.svg").get_data(as_text=True)
+    values_axis = svg.split(f'class="axis {axis}', 1)[1].split('class="series', 1)[0]
+    values_axis = re.split(r'class="axis [xy][ "]', values_axis)[0]  # the other axis may follow
+    ticks = re.findall(r"<text[^>]*>([^<]+)</text>", values_axis)
+    assert ticks and ticks[0] == "0"
+    assert all(tick.isdigit() for tick in ticks), ticks
+
+
 def test_an_empty_clinic_shows_zeros_and_no_rates(client, make, login_as):
     login_as(client, make.admin())
     page = client.get("/admin/").get_data(as_text=True)

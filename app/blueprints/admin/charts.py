@@ -56,6 +56,20 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{value:g}%"
 
 
+def _count_ticks(largest: int, most: int = 10) -> list[int]:
+    """Whole-number ticks from 0 up to `largest` or just past it, at most `most` steps of 1, 2
+    or 5 times a power of ten: bookings come in whole numbers, and pygal's own scale for a
+    largest value of 2 ran 0, 0.2, 0.4 …"""
+    step = next(
+        size
+        for power in range(16)
+        for size in (10**power, 2 * 10**power, 5 * 10**power)
+        if largest <= size * most
+    )
+    top = max(1, -(-largest // step)) * step
+    return list(range(0, top + 1, step))
+
+
 def bookings(now: datetime | None = None) -> Graph:
     days = stats.daily_bookings(now)
     chart = _chart(
@@ -64,7 +78,7 @@ def bookings(now: datetime | None = None) -> Graph:
         x_label_rotation=-45,
         show_minor_x_labels=False,
         x_labels_major_every=7,
-        min_scale=1,
+        y_labels=_count_ticks(max((d.booked for d in days), default=0)),
     )
     chart.x_labels = [d.day.strftime("%d %b") for d in days]
     chart.add("Bookings", [d.booked for d in days])
@@ -108,7 +122,7 @@ def specializations(now: datetime | None = None) -> Graph:
         pygal.HorizontalBar,
         title=f"Bookings by specialization, last {stats.BOOKING_DAYS} days",
         print_values=True,
-        min_scale=1,
+        y_labels=_count_ticks(max((count for _, count in rows), default=0)),
     )
     chart.x_labels = [name for name, _ in rows]
     chart.add("Bookings", [count for _, count in rows])
