@@ -74,6 +74,7 @@ class _CountingHandler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - the http.server protocol
         self.rfile.read(int(self.headers["Content-Length"]))
         self.server.connections.add(self.client_address)
+        self.server.paths.append(self.path)  # a proxy is asked for the absolute URL
         body = b'{"ok": true, "message_id": "m"}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -85,22 +86,53 @@ class _CountingHandler(BaseHTTPRequestHandler):
         return
 
 
-def test_emails_from_one_thread_share_a_connection(app, monkeypatch):
+@pytest.fixture
+def email_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
-    server.connections = set()
+    server.connections, server.paths = set(), []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setitem(
-        app.config, "EMAIL_SERVICE_URL", f"http://127.0.0.1:{server.server_port}/dev/send-email"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _send_three(app) -> None:
+    with app.app_context():
+        for n in range(3):
+            email_sender.send_email({"action": "SIGNUP_WELCOME", "to": "a@b.c"}, f"k{n}")
+
+
+def test_emails_from_one_thread_share_a_connection_and_read_the_environment_once(
+    app, monkeypatch, email_server
+):
+    """requests would otherwise look for proxy settings in all of os.environ at every call."""
+    import requests.sessions
+
+    looked_up = []
+    environ_proxies = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(
+        requests.sessions,
+        "get_environ_proxies",
+        lambda *args, **kwargs: looked_up.append(args) or environ_proxies(*args, **kwargs),
     )
-    try:
-        with app.app_context():
-            for n in range(3):
-                email_sender.send_email({"action": "SIGNUP_WELCOME", "to": "a@b.c"}, f"k{n}")
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert len(server.connections) == 1
+    url = f"http://127.0.0.1:{email_server.server_port}/dev/send-email"
+    monkeypatch.setitem(app.config, "EMAIL_SERVICE_URL", url)
+    _send_three(app)
+    assert len(email_server.connections) == 1
+    assert len(looked_up) == 1
+
+
+def test_emails_still_go_through_the_environments_proxy(app, monkeypatch, email_server):
+    """Read once, the proxy settings are still the environment's: a clinic network that only
+    reaches the email service through a proxy keeps working (the proxy answers for it here)."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{email_server.server_port}")
+    url = f"http://email-service-{email_server.server_port}.invalid/dev/send-email"
+    monkeypatch.setitem(app.config, "EMAIL_SERVICE_URL", url)
+    _send_three(app)
+    assert email_server.paths == [url] * 3
 
 
 def test_admin_figures_are_computed_once_per_cache_period(
