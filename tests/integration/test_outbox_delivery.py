@@ -46,6 +46,22 @@ def test_after_response_delivery_sends_the_welcome_once_the_response_is_closed(
     assert (message.status, message.attempts) == (OutboxStatus.SENT, 1)
 
 
+def test_delivery_runs_statements_built_once_per_process(
+    app, client, db, email_service, mailbox, monkeypatch
+):
+    """Find, claim and record: a booking's emails run them after the response, the worker
+    thousands of times; a second delivery builds none of them again."""
+    from app.repositories import outbox as repository
+
+    builders = (repository._due, repository._claim, repository._update_if_unchanged)
+    monkeypatch.setitem(app.config, "OUTBOX_DELIVER_AFTER_RESPONSE", True)
+    sign_up(client, "one@example.com").close()
+    built = [builder.cache_info().misses for builder in builders]
+    sign_up(client, "two@example.com").close()
+    assert [builder.cache_info().misses for builder in builders] == built
+    assert [m["To"] for m in mailbox.messages] == ["one@example.com", "two@example.com"]
+
+
 def test_after_response_delivery_stays_off_when_configured_off(client, db, email_service, mailbox):
     sign_up(client, "later@example.com").close()
 
