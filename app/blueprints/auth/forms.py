@@ -33,7 +33,11 @@ def password_field(label: str = "Password") -> PasswordField:
         label,
         validators=[
             DataRequired(),
-            Length(min=MIN_LENGTH, max=MAX_LENGTH),
+            Length(
+                min=MIN_LENGTH,
+                max=MAX_LENGTH,
+                message=f"Use between {MIN_LENGTH} and {MAX_LENGTH} characters.",
+            ),
             not_common_password,
         ],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
