@@ -38,7 +38,9 @@ def _http(url: str) -> requests.Session:
     are read once, for this URL, when the session is made. Left to itself, requests reads them
     again for every call by walking all of os.environ: a quarter of the CPU an email cost.
     """
-    sessions = _local.__dict__.setdefault("sessions", {})
+    sessions = getattr(_local, "sessions", None)
+    if sessions is None:
+        sessions = _local.sessions = {}
     http = sessions.get(url)
     if http is None:
         http = requests.Session()
