@@ -140,6 +140,15 @@ def render(results: dict) -> str:
         rate = load["bookings_per_s"]
         ratio = f"{_ratio(rate, db['tps'])} of db, {_ratio(rate, healthz.get(c, {}).get('rps'))} hz"
         lines.append(_load_row(name, c, load, None, ratio))
+    receiver = [
+        f"{load['receiver_cpu_ms']:.1f} ms at c={c}"
+        for c, load in main["booking"].items()
+        if load.get("receiver_cpu_ms") is not None
+    ]
+    if receiver:
+        lines.append(
+            f"  email receiver's CPU per booking (Lambda in production): {', '.join(receiver)}"
+        )
     lines += _growth(results)
     lines += _checks(main)
     lines.append("")

@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         for index, size in enumerate(sizes):
             full = size == scale
             results["sizes"][f"{size:g}"] = run_size(
-                args.database_url, index, size, full, profile, receiver_port, keys, work
-            )
+                args.database_url, index, size, full, profile, receiver_port, keys, work,
+                receiver_pid=receiver.pid,
+            )  # fmt: skip
     finally:
         receiver.stop()
     results["seconds"] = round(time.perf_counter() - clock, 1)
@@ -124,7 +125,9 @@ def create_database(base_url: str, name: str) -> str:
     return base_url.rsplit("/", 1)[0] + "/" + name
 
 
-def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys, work) -> dict:
+def run_size(
+    base_url, index, size, full, profile: Profile, receiver_port, keys, work, receiver_pid=None
+) -> dict:
     """Seed a clinic of `size`, serve it with gunicorn, and measure; `full` adds everything
     measured once (all concurrencies, /healthz, the exact checks, memory)."""
     say(f"== clinic at scale {size:g}")
@@ -158,7 +161,7 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
             fetch_csrf(browser, base, [f"/booking/slots/{contested[0]}", "/patient/"])
 
         connections = list(profile.connections if full else (GROWTH,))
-        meter = servers.CpuMeter(web.pid)
+        meter = servers.CpuMeter(web.pid, receiver_pid)
         out["healthz"], out["pages"] = measure_pages(
             base, pages(seeded.first_doctor_id), by_role, connections, profile, full, meter
         )
@@ -171,12 +174,13 @@ def run_size(base_url, index, size, full, profile: Profile, receiver_port, keys,
                 connections=c,
                 seconds=profile.seconds,
                 work=work,
+                meter=meter,
             )
             for c in (profile.booking_connections if full else (GROWTH,))
         }
         if full:
             out["booking_worker_only"] = booking_worker_only(
-                url, env, patients, pool, profile, work
+                url, env, patients, pool, profile, work, receiver_pid
             )
         out["db_ceiling"] = db_ceiling(url, pool, seeded, size, profile)
         if full:
@@ -212,7 +216,7 @@ def measure_pages(base, page_list, by_role, connections, profile: Profile, full:
     return healthz, entries
 
 
-def booking_worker_only(url, env, patients, pool, profile: Profile, work) -> dict:
+def booking_worker_only(url, env, patients, pool, profile: Profile, work, receiver_pid) -> dict:
     """The same bookings with OUTBOX_DELIVER_AFTER_RESPONSE off: the emails wait for the outbox
     worker (the drain below delivers them) instead of occupying the web thread after each
     response. The sessions carry over: same secret key, same database."""
@@ -224,6 +228,7 @@ def booking_worker_only(url, env, patients, pool, profile: Profile, work) -> dic
         return measure_booking(
             f"http://127.0.0.1:{port}", libpq_url(url), patients, pool,
             connections=GROWTH, seconds=profile.seconds, work=work,
+            meter=servers.CpuMeter(web.pid, receiver_pid),
         )  # fmt: skip
     finally:
         web.stop()

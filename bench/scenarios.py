@@ -134,9 +134,11 @@ def measure_booking(
     connections: int,
     seconds: float,
     work: Path,
+    meter: CpuMeter,
 ) -> dict:
     """wrk posts distinct-slot bookings, rotating over the signed-in patients; the database
-    then says how many appointments really exist, which is the figure reported."""
+    then says how many appointments really exist, which is the figure reported. CPU per
+    request as for the pages, and the email receiver's (the emails sent after each response)."""
     pairs = pool.for_patients(int(seconds * 1000))
     plan = work / f"bookings-c{connections}.tsv"
     with plan.open("w") as out:
@@ -144,6 +146,7 @@ def measure_booking(
             browser = browsers[index]
             form = booking_form(browser, "bench")
             out.write(f"{browser.cookie_header}\t{form}\t/booking/slots/{slot_id}\n")
+    before, receiver_before = meter.read(), meter.read_receiver()
     result: LoadResult = run_wrk(
         f"{base}/",
         connections=connections,
@@ -151,6 +154,10 @@ def measure_booking(
         script="booking.lua",
         env={"BENCH_BOOKING_FILE": str(plan), "BENCH_USER_AGENT": USER_AGENT},
     )
+    cpu = cpu_per_request(before, meter.read(), result.requests)
+    if receiver_before is not None and result.requests:
+        receiver = meter.read_receiver() - receiver_before
+        cpu["receiver_cpu_ms"] = round(receiver * 1000 / result.requests, 2)
     slot_ids = [slot_id for _index, slot_id in pairs]
     with psycopg.connect(url) as conn:
         booked = conn.execute(
@@ -164,6 +171,7 @@ def measure_booking(
     )
     return {
         **result.as_dict(),
+        **cpu,
         "offered": len(pairs),
         "booked": booked,
         "bookings_per_s": round(rate, 1),

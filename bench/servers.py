@@ -179,9 +179,10 @@ class CpuMeter:
     """CPU seconds used so far by gunicorn's workers and by PostgreSQL, read from /proc: what a
     run cost the server, per request, whatever else the machine was doing (unlike latency)."""
 
-    def __init__(self, gunicorn_pid: int):
+    def __init__(self, gunicorn_pid: int, receiver_pid: int | None = None):
         self.workers = children(gunicorn_pid)
         self.postmaster = postmaster_pid()
+        self.receiver = receiver_pid
 
     def read(self) -> tuple[float, float | None]:
         app = sum(_cpu_seconds(pid) for pid in self.workers)
@@ -190,3 +191,7 @@ class CpuMeter:
         db = _cpu_seconds(self.postmaster, reaped_children=True)
         db += sum(_cpu_seconds(pid) for pid in children(self.postmaster))
         return app, db
+
+    def read_receiver(self) -> float | None:
+        """CPU seconds used so far by the email receiver (production's Lambda), if watched."""
+        return None if self.receiver is None else _cpu_seconds(self.receiver)
