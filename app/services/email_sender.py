@@ -37,18 +37,18 @@ def _http(url: str) -> requests.Session:
     The environment's proxy and CA-bundle settings (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE…)
     are read once, for this URL, when the session is made. Left to itself, requests reads them
     again for every call by walking all of os.environ: a quarter of the CPU an email cost.
+    Should the URL change, the old session and its connections are closed.
     """
-    sessions = getattr(_local, "sessions", None)
-    if sessions is None:
-        sessions = _local.sessions = {}
-    http = sessions.get(url)
-    if http is None:
+    http, made_for = getattr(_local, "session", None), getattr(_local, "url", None)
+    if http is None or made_for != url:
+        if http is not None:
+            http.close()
         http = requests.Session()
         settings = http.merge_environment_settings(url, {}, None, None, None)
         http.proxies.update(settings["proxies"])
         http.verify = settings["verify"]
         http.trust_env = False
-        sessions[url] = http
+        _local.session, _local.url = http, url
     return http
 
 
