@@ -12,7 +12,7 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
 
-def env_bool(name: str, default: bool) -> bool:
+def env_bool(name: str, default: bool | None) -> bool | None:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -48,7 +48,9 @@ class Config:
     EMAIL_SERVICE_SECRET = os.environ.get("EMAIL_SERVICE_SECRET")
     EMAIL_SERVICE_TIMEOUT = float(os.environ.get("EMAIL_SERVICE_TIMEOUT", "3"))
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
-    OUTBOX_DELIVER_AFTER_RESPONSE = env_bool("OUTBOX_DELIVER_AFTER_RESPONSE", True)
+    # Unset: off on PostgreSQL, whose commit wakes the outbox worker at once (LISTEN/NOTIFY), so
+    # the web threads never wait on the email service; on elsewhere (SQLite, `make run`).
+    OUTBOX_DELIVER_AFTER_RESPONSE = env_bool("OUTBOX_DELIVER_AFTER_RESPONSE", None)
     # A claimed message is invisible to other workers for the lease; it must far exceed the
     # send timeout, or a slow send could be claimed and sent again by another worker.
     OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60)

@@ -1,4 +1,5 @@
-"""The outbox queries delivery needs: find due messages, claim them, record what happened.
+"""The outbox queries delivery needs: find due messages, claim them, record what happened,
+and hear (on PostgreSQL) when new ones are committed.
 
 Several workers (and the web processes' after-response delivery) drain one table, so every
 write here is a compare-and-set on `attempts`, which only ever grows: each claim bumps it, so a
@@ -13,12 +14,19 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, Select, Update, bindparam, select, tuple_, update
+import psycopg
+from sqlalchemy import Connection, Row, Select, Update, bindparam, select, tuple_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import OutboxKind, OutboxMessage, OutboxStatus
 
 DELIVERABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
+
+# On PostgreSQL a trigger notifies the channel `outbox_messages` after every INSERT into the
+# outbox, delivered when the inserting transaction commits (migration b9f8306291c7).
+LISTEN = "LISTEN outbox_messages"
 
 _COLUMNS = (
     OutboxMessage.id,
@@ -128,3 +136,60 @@ def _update_if_unchanged(names: tuple[str, ...]) -> Update:
         .values({name: bindparam(f"new_{name}") for name in names})
         .execution_options(synchronize_session=False)
     )
+
+
+class NotificationsLost(Exception):
+    """Listening failed (the database unreachable or restarting); the connection is closed."""
+
+
+class Notifications:
+    """An idle worker's ear on the outbox: LISTEN on a connection of its own.
+
+    `wait` returns as soon as a transaction that queued messages commits (or when notifications
+    came while the worker was busy), else after `seconds`. The connection is the engine's, in
+    autocommit, held while listening and closed (never pooled) after. Only PostgreSQL notifies:
+    elsewhere `available` is False and the caller polls. A failure closes the connection and
+    raises NotificationsLost; `listen` again later.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.available = engine.dialect.name == "postgresql"
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None
+
+    def listen(self) -> None:
+        """Start listening, if not already. Call it before looking for work, so that nothing
+        committed after the look goes unheard."""
+        if self._connection is not None:
+            return
+        try:
+            self._connection = self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+            self._connection.exec_driver_sql(LISTEN)
+        except SQLAlchemyError as exc:
+            self.close()
+            raise NotificationsLost(str(exc)) from exc
+
+    def wait(self, seconds: float) -> bool:
+        """Whether a notification came within `seconds` (one already waiting counts)."""
+        if self._connection is None:
+            raise RuntimeError("listen() first")
+        driver = self._connection.connection.driver_connection
+        try:
+            return any(True for _ in driver.notifies(timeout=seconds, stop_after=1))
+        except psycopg.Error as exc:
+            self.close()
+            raise NotificationsLost(str(exc)) from exc
+
+    def close(self) -> None:
+        """Stop listening. The connection is closed, not pooled: no one else should hear."""
+        if self._connection is None:
+            return
+        connection, self._connection = self._connection, None
+        connection.invalidate()
+        connection.close()

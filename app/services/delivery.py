@@ -2,9 +2,12 @@
 
 Two paths drain the same table with the same three steps:
 
-* right after a response is sent, the messages that request queued get one quick attempt
-  (`register_outbox_delivery`), so a welcome mail does not wait for the worker;
-* `flask outbox run` (`run_worker`) delivers everything due, including retries.
+* `flask outbox run` (`run_worker`) delivers everything due, including retries. On PostgreSQL
+  the commit that queues a message wakes it at once (a trigger NOTIFYs, the worker LISTENs), so
+  a welcome mail is on its way within milliseconds;
+* where nothing can wake the worker (SQLite), the messages a request queued get one quick
+  attempt right after its response is sent (`register_outbox_delivery`), so they need not wait
+  for the worker's next poll. OUTBOX_DELIVER_AFTER_RESPONSE turns this on or off anywhere.
 
 The steps, each its own short unit of work:
 
@@ -225,31 +228,88 @@ def deliver(
 def run_worker(*, stop: threading.Event, once: bool = False) -> Counter[OutboxStatus]:
     """The `flask outbox run` loop: deliver batches until `stop` is set, idling when none is due.
 
-    With `once`, return as soon as nothing is due. A database outage is logged and waited
-    out rather than ending the worker.
+    Idle, it waits OUTBOX_IDLE_SECONDS at most: on PostgreSQL it is woken as soon as a
+    transaction that queued messages commits (`_Idler`). With `once`, return as soon as nothing
+    is due. A database outage is logged and waited out rather than ending the worker.
     """
     idle = current_app.config["OUTBOX_IDLE_SECONDS"]
+    idler = _Idler(stop, idle, listen=not once)
     totals: Counter[OutboxStatus] = Counter()
     next_reminder_scan = 0.0
-    while not stop.is_set():
-        if time.monotonic() >= next_reminder_scan:
-            queue_reminders()
-            next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
-        try:
-            outcomes = deliver(stop=stop)
-        except Exception:
-            if once:
-                raise
-            log.exception("outbox worker: delivery round failed; trying again in %ss", idle)
-            db.session.remove()
-            stop.wait(idle)
-            continue
-        totals.update(outcomes)
-        if not outcomes:
-            if once:
-                break
-            stop.wait(idle)
+    try:
+        while not stop.is_set():
+            if time.monotonic() >= next_reminder_scan:
+                queue_reminders()
+                next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
+            idler.listen()
+            try:
+                outcomes = deliver(stop=stop)
+            except Exception:
+                if once:
+                    raise
+                log.exception("outbox worker: delivery round failed; trying again in %ss", idle)
+                db.session.remove()
+                stop.wait(idle)
+                continue
+            totals.update(outcomes)
+            if not outcomes:
+                if once:
+                    break
+                idler.wait()
+    finally:
+        idler.close()
     return totals
+
+
+class _Idler:
+    """How an idle worker waits: until PostgreSQL reports newly queued messages (LISTEN, see
+    `repository.Notifications`) or `idle` seconds pass, whichever is first, checking for a stop
+    request every STOP_CHECK_SECONDS. Where it cannot listen (SQLite, or the database gone for
+    now: it listens again on the next round) it just waits `idle` seconds, the poll that also
+    finds retries coming due."""
+
+    STOP_CHECK_SECONDS = 0.5
+
+    def __init__(self, stop: threading.Event, idle: float, *, listen: bool) -> None:
+        self._stop = stop
+        self._idle = idle
+        self._notifications = repository.Notifications(db.engine) if listen else None
+        self._lost = False
+
+    def listen(self) -> None:
+        """Before each look for due messages, so nothing committed after the look goes unheard."""
+        if self._notifications is None or not self._notifications.available:
+            return
+        try:
+            self._notifications.listen()
+        except repository.NotificationsLost as exc:
+            self._report_lost(exc)
+            return
+        if self._lost:
+            log.info("outbox worker: listening for new messages again")
+            self._lost = False
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + self._idle
+        while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if self._notifications is None or not self._notifications.listening:
+                self._stop.wait(left)
+                return
+            try:
+                if self._notifications.wait(min(left, self.STOP_CHECK_SECONDS)):
+                    return
+            except repository.NotificationsLost as exc:
+                self._report_lost(exc)
+
+    def close(self) -> None:
+        if self._notifications is not None:
+            self._notifications.close()
+
+    def _report_lost(self, exc: Exception) -> None:
+        if not self._lost:  # once per outage, not once per poll
+            log.warning("outbox worker: cannot listen for new messages (%s); polling every %ss",
+                        exc, self._idle)  # fmt: skip
+            self._lost = True
 
 
 def queue_reminders() -> int:
@@ -269,9 +329,18 @@ def queue_reminders() -> int:
 
 
 def register_outbox_delivery(app: Flask) -> None:
-    """After each response is sent, try the messages its request queued (when configured)."""
+    """After each response is sent, try the messages its request queued (when configured).
+
+    Unconfigured, it is off on PostgreSQL: there the commit itself wakes the outbox worker
+    (`run_worker`), which sends at once, and the web threads are spared the email service's
+    round trips (a cold Lambda, a slow SMTP relay). Elsewhere (SQLite, `make run`) the worker
+    only polls, so the request's own process sends them.
+    """
     if app.config["OUTBOX_LEASE_SECONDS"] <= 2 * app.config["EMAIL_SERVICE_TIMEOUT"]:
         raise RuntimeError("OUTBOX_LEASE_SECONDS must be well above EMAIL_SERVICE_TIMEOUT")
+    if app.config["OUTBOX_DELIVER_AFTER_RESPONSE"] is None:
+        uri = app.config["SQLALCHEMY_DATABASE_URI"]
+        app.config["OUTBOX_DELIVER_AFTER_RESPONSE"] = not uri.startswith("postgresql")
     register_default_handlers()
 
     @app.after_request

@@ -35,14 +35,20 @@ class Mailbox:
     """An aiosmtpd handler that keeps every message it is handed."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self._messages.append(message)
+            self._lock.notify_all()
         return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Whether `count` messages in all have arrived, waiting `timeout` seconds at most."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._messages) >= count, timeout=timeout)
 
     @property
     def messages(self) -> list[EmailMessage]:

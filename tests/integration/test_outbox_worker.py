@@ -1,6 +1,7 @@
 """The outbox worker as `make run` starts it, the handler registry the calendar plugs into,
 and the claims that keep two workers from taking the same message."""
 
+import logging
 import os
 import queue
 import signal
@@ -12,8 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from app import create_app
 from app.models import OutboxKind, OutboxMessage, OutboxStatus
 from app.repositories import outbox as repository
 from app.services import delivery, outbox
@@ -165,3 +167,113 @@ def test_a_stopping_worker_hands_its_claimed_batch_back(db, registry):
         db.session.refresh(message)
         assert message.status == OutboxStatus.PENDING
         assert message.next_attempt_at <= utcnow()  # due again now, not after the lease
+
+
+class IdleWorker:
+    """`run_worker` in a thread of its own (its own session and connections, as a worker
+    process has), with `went_idle` set each time a delivery round finds nothing due."""
+
+    def __init__(self, app, monkeypatch):
+        self.stop = threading.Event()
+        self.went_idle = threading.Event()
+        self.errors: list[BaseException] = []
+        real_deliver = delivery.deliver
+
+        def deliver(**kwargs):
+            outcomes = real_deliver(**kwargs)
+            if not outcomes:
+                self.went_idle.set()
+            return outcomes
+
+        monkeypatch.setattr(delivery, "deliver", deliver)
+        self.thread = threading.Thread(target=self._run, args=(app,))
+
+    def _run(self, app) -> None:
+        try:
+            with app.app_context():
+                delivery.run_worker(stop=self.stop)
+        except BaseException as exc:  # reported by stopped(): a thread's exception is lost
+            self.errors.append(exc)
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.went_idle.wait(timeout=20), "the worker never went idle"
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+    def stopped(self) -> bool:
+        return not self.thread.is_alive() and not self.errors
+
+
+def listeners(db) -> list[int]:
+    """Backends (other than ours) listening for new outbox messages."""
+    db.session.commit()  # pg_stat_activity is read once per transaction: look afresh
+    rows = db.session.execute(
+        text("SELECT pid FROM pg_stat_activity WHERE query = :listen AND pid <> pg_backend_pid()"),
+        {"listen": repository.LISTEN},
+    )
+    return list(rows.scalars())
+
+
+def eventually(check, timeout: float = 10):
+    """`check()` once it is truthy, polling for `timeout` seconds; its last value otherwise."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+@pytest.mark.postgres
+def test_an_idle_worker_is_woken_by_the_commit_that_queues_mail(
+    app, client, db, email_service, mailbox, monkeypatch
+):
+    monkeypatch.setitem(app.config, "OUTBOX_IDLE_SECONDS", 60)  # a poll would come far too late
+    with IdleWorker(app, monkeypatch) as worker:
+        started = time.monotonic()
+        sign_up(client, "woken@example.com")  # after-response delivery is off in tests
+        assert mailbox.wait_for(1, timeout=10), "the worker slept through the commit"
+        woken_after = time.monotonic() - started
+        worker.went_idle.clear()
+        assert worker.went_idle.wait(timeout=10)
+    assert worker.stopped(), worker.errors  # and a stop request ends a 60 s idle within 10 s
+    assert woken_after < 10
+    assert [m["To"] for m in mailbox.messages] == ["woken@example.com"]
+    assert [m.status for m in messages(db)] == [OutboxStatus.SENT]
+    assert eventually(lambda: listeners(db) == [])  # closed, not left listening in the pool
+
+
+@pytest.mark.postgres
+def test_a_worker_that_loses_its_listening_connection_polls_then_listens_again(
+    app, client, db, email_service, mailbox, monkeypatch, caplog
+):
+    monkeypatch.setitem(app.config, "OUTBOX_IDLE_SECONDS", 0.5)
+    caplog.set_level(logging.INFO, logger=delivery.__name__)
+    with IdleWorker(app, monkeypatch) as worker:
+        [pid] = listeners(db)
+        db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        db.session.commit()
+        sign_up(client, "after-the-cut@example.com")
+        assert mailbox.wait_for(1, timeout=10)
+        again = eventually(lambda: listeners(db))
+        assert again and again != [pid]
+        sign_up(client, "listening-again@example.com")
+        assert mailbox.wait_for(2, timeout=10)
+    assert worker.stopped(), worker.errors
+    assert "cannot listen for new messages" in caplog.text
+    assert "listening for new messages again" in caplog.text
+
+
+def test_after_response_delivery_defaults_to_off_where_the_worker_is_woken(monkeypatch):
+    monkeypatch.delenv("OUTBOX_DELIVER_AFTER_RESPONSE", raising=False)
+    defaults = {}
+    for url in ("postgresql+psycopg://hms@127.0.0.1:9/hms", "sqlite:///:memory:"):
+        app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url,
+                                         "OUTBOX_DELIVER_AFTER_RESPONSE": None})  # fmt: skip
+        defaults[url.split(":")[0]] = app.config["OUTBOX_DELIVER_AFTER_RESPONSE"]
+    assert defaults == {"postgresql+psycopg": False, "sqlite": True}
+    explicit = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y",
+                                          "OUTBOX_DELIVER_AFTER_RESPONSE": True})  # fmt: skip
+    assert explicit.config["OUTBOX_DELIVER_AFTER_RESPONSE"] is True
