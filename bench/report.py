@@ -134,21 +134,17 @@ def render(results: dict) -> str:
             ratio = f"{_ratio(load['rps'], healthz.get(c, {}).get('rps'))} of /healthz"
             lines.append(_load_row(name, c, load, page["queries"], ratio))
     bookings = [("POST /booking/slots/<id>", c, load) for c, load in main["booking"].items()]
-    if "booking_worker_only" in main:
-        bookings.append(("  same, emails by the worker only", 8, main["booking_worker_only"]))
+    variants = (
+        ("booking_with_worker", "  same, outbox worker alongside"),
+        ("booking_after_response", "  same, emails after response"),
+    )
+    bookings += [(label, main[key].get("connections", 8), main[key]) for key, label in variants
+                 if key in main]  # fmt: skip
     for name, c, load in bookings:
         rate = load["bookings_per_s"]
         ratio = f"{_ratio(rate, db['tps'])} of db, {_ratio(rate, healthz.get(c, {}).get('rps'))} hz"
         lines.append(_load_row(name, c, load, None, ratio))
-    receiver = [
-        f"{load['receiver_cpu_ms']:.1f} ms at c={c}"
-        for c, load in main["booking"].items()
-        if load.get("receiver_cpu_ms") is not None
-    ]
-    if receiver:
-        lines.append(
-            f"  email receiver's CPU per booking (Lambda in production): {', '.join(receiver)}"
-        )
+    lines += _booking_notes(bookings)
     lines += _growth(results)
     lines += _checks(main)
     lines.append("")
@@ -159,6 +155,25 @@ def render(results: dict) -> str:
         lines.append(f"target: {target['target']}{value}: {verdict}{note}")
     lines.append("! = suspect run (session lost, errors, or booking pool exhausted): see JSON")
     return "\n".join(lines)
+
+
+def _booking_notes(bookings) -> list[str]:
+    """Per booking row: how many of its emails went out during the run, and the CPU the email
+    receiver (Lambda in production) and an outbox worker spent per booking."""
+    lines = []
+    for name, c, load in bookings:
+        if "emails" not in load:
+            continue  # a result from before these were measured
+        helpers = [
+            f"{who} {load[key]:.1f} ms"
+            for key, who in (("worker_cpu_ms", "worker"), ("receiver_cpu_ms", "receiver"))
+            if load.get(key) is not None
+        ]
+        lines.append(
+            f"  {name.strip()} (c={c}): {load['emails_sent_in_run']:,} of {load['emails']:,} "
+            f"emails sent during the run; CPU per booking: {', '.join(helpers) or '-'}"
+        )
+    return lines
 
 
 def _growth(results: dict) -> list[str]:

@@ -161,7 +161,7 @@ def run_size(
             fetch_csrf(browser, base, [f"/booking/slots/{contested[0]}", "/patient/"])
 
         connections = list(profile.connections if full else (GROWTH,))
-        meter = servers.CpuMeter(web.pid, receiver_pid)
+        meter = servers.CpuMeter(web.pid, receiver=receiver_pid)
         out["healthz"], out["pages"] = measure_pages(
             base, pages(seeded.first_doctor_id), by_role, connections, profile, full, meter
         )
@@ -179,12 +179,16 @@ def run_size(
             for c in (profile.booking_connections if full else (GROWTH,))
         }
         if full:
-            out["booking_worker_only"] = booking_worker_only(
+            out["booking_after_response"] = booking_after_response(
                 url, env, patients, pool, profile, work, receiver_pid
             )
         out["db_ceiling"] = db_ceiling(url, pool, seeded, size, profile)
         if full:
             out.update(exact_checks(url, env, base, patients, contested, receiver_port, size, work))
+            # after the drain, so the worker starts on an empty queue
+            out["booking_with_worker"] = booking_with_worker(
+                base, url, env, patients, pool, profile, work, web, receiver_pid
+            )
             out["memory"] = memory(web)
     finally:
         web.stop()
@@ -216,22 +220,36 @@ def measure_pages(base, page_list, by_role, connections, profile: Profile, full:
     return healthz, entries
 
 
-def booking_worker_only(url, env, patients, pool, profile: Profile, work, receiver_pid) -> dict:
-    """The same bookings with OUTBOX_DELIVER_AFTER_RESPONSE off: the emails wait for the outbox
-    worker (the drain below delivers them) instead of occupying the web thread after each
+def booking_after_response(url, env, patients, pool, profile: Profile, work, receiver_pid) -> dict:
+    """The same bookings with OUTBOX_DELIVER_AFTER_RESPONSE on (the default on SQLite, where
+    nothing wakes the worker): each booking's emails are sent by the web thread after its
     response. The sessions carry over: same secret key, same database."""
     port = servers.free_port()
-    quiet = {**env, "OUTBOX_DELIVER_AFTER_RESPONSE": "false"}
-    web = servers.start_gunicorn("web-worker-only", port, quiet, work)
+    sending = {**env, "OUTBOX_DELIVER_AFTER_RESPONSE": "true"}
+    web = servers.start_gunicorn("web-after-response", port, sending, work)
     try:
-        say("   booking again, emails left to the outbox worker")
+        say("   booking again, emails sent after each response by the web server")
         return measure_booking(
             f"http://127.0.0.1:{port}", libpq_url(url), patients, pool,
             connections=GROWTH, seconds=profile.seconds, work=work,
-            meter=servers.CpuMeter(web.pid, receiver_pid),
+            meter=servers.CpuMeter(web.pid, receiver=receiver_pid),
         )  # fmt: skip
     finally:
         web.stop()
+
+
+def booking_with_worker(base, url, env, patients, pool, profile, work, web, receiver_pid) -> dict:
+    """The production set-up on one machine: bookings while an outbox worker, woken by each
+    commit, sends their emails on the same cores."""
+    worker = servers.start_outbox_worker("outbox-worker-alongside", env, work)
+    try:
+        say("   booking again, an outbox worker sending alongside")
+        return measure_booking(
+            base, libpq_url(url), patients, pool, connections=GROWTH, seconds=profile.seconds,
+            work=work, meter=servers.CpuMeter(web.pid, receiver=receiver_pid, worker=worker.pid),
+        )  # fmt: skip
+    finally:
+        worker.stop()
 
 
 def db_ceiling(url, pool: SlotPool, seeded, size, profile: Profile) -> dict:

@@ -138,7 +138,8 @@ def measure_booking(
 ) -> dict:
     """wrk posts distinct-slot bookings, rotating over the signed-in patients; the database
     then says how many appointments really exist, which is the figure reported. CPU per
-    request as for the pages, and the email receiver's (the emails sent after each response)."""
+    request as for the pages, and each helper's the meter watches (the email receiver, an
+    outbox worker); and how many of the bookings' emails were sent before the run ended."""
     pairs = pool.for_patients(int(seconds * 1000))
     plan = work / f"bookings-c{connections}.tsv"
     with plan.open("w") as out:
@@ -146,7 +147,11 @@ def measure_booking(
             browser = browsers[index]
             form = booking_form(browser, "bench")
             out.write(f"{browser.cookie_header}\t{form}\t/booking/slots/{slot_id}\n")
-    before, receiver_before = meter.read(), meter.read_receiver()
+    with psycopg.connect(url) as conn:
+        last_message = conn.execute("SELECT coalesce(max(id), 0) FROM outbox_messages").fetchone()[
+            0
+        ]
+    before, helpers_before = meter.read(), meter.read_helpers()
     result: LoadResult = run_wrk(
         f"{base}/",
         connections=connections,
@@ -155,15 +160,21 @@ def measure_booking(
         env={"BENCH_BOOKING_FILE": str(plan), "BENCH_USER_AGENT": USER_AGENT},
     )
     cpu = cpu_per_request(before, meter.read(), result.requests)
-    if receiver_before is not None and result.requests:
-        receiver = meter.read_receiver() - receiver_before
-        cpu["receiver_cpu_ms"] = round(receiver * 1000 / result.requests, 2)
+    for name, used in meter.read_helpers().items():
+        if result.requests:
+            spent = used - helpers_before[name]
+            cpu[f"{name}_cpu_ms"] = round(spent * 1000 / result.requests, 2)
     slot_ids = [slot_id for _index, slot_id in pairs]
     with psycopg.connect(url) as conn:
         booked = conn.execute(
             "SELECT count(*) FROM appointments WHERE slot_id = ANY(%s) AND status = 'booked'",
             (slot_ids,),
         ).fetchone()[0]
+        emails_sent, emails = conn.execute(
+            "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FROM outbox_messages "
+            "WHERE id > %s",
+            (last_message,),
+        ).fetchone()
     rate = booked / result.seconds if result.seconds else 0.0
     say(
         f"   booking c={connections}: {booked} booked of {result.requests} sent, "
@@ -172,7 +183,10 @@ def measure_booking(
     return {
         **result.as_dict(),
         **cpu,
+        "connections": connections,
         "offered": len(pairs),
         "booked": booked,
         "bookings_per_s": round(rate, 1),
+        "emails": emails,
+        "emails_sent_in_run": emails_sent,
     }

@@ -82,6 +82,18 @@ def start_gunicorn(name: str, port: int, env: dict, log_dir: Path) -> Process:
     return process
 
 
+def start_outbox_worker(name: str, env: dict, log_dir: Path, timeout: float = 60.0) -> Process:
+    """`flask outbox run`, as the Procfile starts it; returns once it says it has started."""
+    process = Process(name, [str(BIN / "flask"), "--app", "wsgi", "outbox", "run"], env, log_dir)
+    deadline = time.monotonic() + timeout
+    while "Outbox worker started" not in process.log_path.read_text(errors="replace"):
+        if not process.alive() or time.monotonic() > deadline:
+            process.stop()
+            raise RuntimeError(f"{name} did not start:\n{process.tail()}")
+        time.sleep(0.1)
+    return process
+
+
 def start_receiver(port: int, env: dict, log_dir: Path) -> Process:
     command = [sys.executable, "-m", "bench.receiver", "--port", str(port)]
     process = Process("receiver", command, env, log_dir)
@@ -177,12 +189,13 @@ def postmaster_pid() -> int | None:
 
 class CpuMeter:
     """CPU seconds used so far by gunicorn's workers and by PostgreSQL, read from /proc: what a
-    run cost the server, per request, whatever else the machine was doing (unlike latency)."""
+    run cost the server, per request, whatever else the machine was doing (unlike latency).
+    `helpers` (name: pid) are read on their own: the email receiver, an outbox worker."""
 
-    def __init__(self, gunicorn_pid: int, receiver_pid: int | None = None):
+    def __init__(self, gunicorn_pid: int, **helpers: int | None):
         self.workers = children(gunicorn_pid)
         self.postmaster = postmaster_pid()
-        self.receiver = receiver_pid
+        self.helpers = {name: pid for name, pid in helpers.items() if pid is not None}
 
     def read(self) -> tuple[float, float | None]:
         app = sum(_cpu_seconds(pid) for pid in self.workers)
@@ -192,6 +205,5 @@ class CpuMeter:
         db += sum(_cpu_seconds(pid) for pid in children(self.postmaster))
         return app, db
 
-    def read_receiver(self) -> float | None:
-        """CPU seconds used so far by the email receiver (production's Lambda), if watched."""
-        return None if self.receiver is None else _cpu_seconds(self.receiver)
+    def read_helpers(self) -> dict[str, float]:
+        return {name: _cpu_seconds(pid) for name, pid in self.helpers.items()}
