@@ -103,6 +103,10 @@ class DrainResult:
 # Only the messages queued before the workers start: the worker also queues new ones of its own
 # while it runs (appointment reminders), and those are not part of the check.
 QUEUED = "SELECT count(*) FROM outbox_messages WHERE status IN ('pending', 'failed') AND id <= %s"
+DUE = (
+    "SELECT count(*) FROM outbox_messages "
+    "WHERE status IN ('pending', 'failed') AND next_attempt_at <= now()"
+)
 
 
 def queue_messages(url: str, count: int, tag: str) -> None:
@@ -123,6 +127,16 @@ def queue_messages(url: str, count: int, tag: str) -> None:
                 "data": {"n": n},
             }
             copy.write_row(["email", Jsonb(payload), f"{tag}:{n}", "pending", 0, now, now])
+
+
+def wait_for_empty_queue(url: str, worker: servers.Process, timeout: float) -> None:
+    """Until no message is due (the worker has sent what there was), or fail."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute(DUE).fetchone()[0]:
+            if not worker.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{worker.name} did not empty the queue:\n{worker.tail()}")
+            time.sleep(0.1)
 
 
 def drain(url: str, env: dict, receiver: str, log_dir: Path, workers: int, timeout: float):

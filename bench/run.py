@@ -240,9 +240,12 @@ def booking_after_response(url, env, patients, pool, profile: Profile, work, rec
 
 def booking_with_worker(base, url, env, patients, pool, profile, work, web, receiver_pid) -> dict:
     """The production set-up on one machine: bookings while an outbox worker, woken by each
-    commit, sends their emails on the same cores."""
+    commit, sends their emails on the same cores. The worker first empties the queue (the
+    reminders it queues at start for the bookings so far, which are due within a day), so
+    that it spends the run on the run's own emails."""
     worker = servers.start_outbox_worker("outbox-worker-alongside", env, work)
     try:
+        checks.wait_for_empty_queue(libpq_url(url), worker, timeout=120)
         say("   booking again, an outbox worker sending alongside")
         return measure_booking(
             base, libpq_url(url), patients, pool, connections=GROWTH, seconds=profile.seconds,
@@ -255,7 +258,9 @@ def booking_with_worker(base, url, env, patients, pool, profile, work, web, rece
 def db_ceiling(url, pool: SlotPool, seeded, size, profile: Profile) -> dict:
     total_patients = max(1, round(20_000 * size))
     others = [seeded.first_patient_id + n for n in range(profile.patients, total_patients)]
-    slot_ids = pool.any(int(profile.seconds * 8000))
+    # leave the signed-in patients enough for the booking run with a worker alongside, after this
+    reserve = int(profile.seconds * 1000)
+    slot_ids = pool.any(min(int(profile.seconds * 8000), max(pool.available() - reserve, 0)))
     result = dbload.booking_ceiling(
         libpq_url(url), slot_ids, others or [seeded.first_patient_id], profile.db_workers,
         profile.seconds,
