@@ -258,9 +258,7 @@ def booking_with_worker(base, url, env, patients, pool, profile, work, web, rece
 def db_ceiling(url, pool: SlotPool, seeded, size, profile: Profile) -> dict:
     total_patients = max(1, round(20_000 * size))
     others = [seeded.first_patient_id + n for n in range(profile.patients, total_patients)]
-    # leave the signed-in patients enough for the booking run with a worker alongside, after this
-    reserve = int(profile.seconds * 1000)
-    slot_ids = pool.any(min(int(profile.seconds * 8000), max(pool.available() - reserve, 0)))
+    slot_ids = pool.any(int(profile.seconds * 8000))
     result = dbload.booking_ceiling(
         libpq_url(url), slot_ids, others or [seeded.first_patient_id], profile.db_workers,
         profile.seconds,

@@ -81,9 +81,16 @@ class SlotPool:
         raise RuntimeError("no open slot left at a time every patient is free")
 
     def any(self, count: int) -> list[int]:
-        """Slots for bookings by other patients (the database's own limit): latest first, so the
-        grid's earlier times stay free for the signed-in patients."""
+        """Slots for bookings by other patients (the database's own limit). First those the
+        signed-in patients can never use (a time with more open slots than patients free then),
+        then from the latest times: the signed-in patients' bookings after this still find
+        slots at every time they are free."""
         taken: list[int] = []
+        for start in sorted(self.by_start):
+            slots = self.by_start[start]
+            free = sum(1 for patient_id in self.patient_ids if start not in self.busy[patient_id])
+            while len(slots) > free and len(taken) < count:
+                taken.append(slots.pop())
         for start in sorted(self.by_start, reverse=True):
             slots = self.by_start[start]
             while slots and len(taken) < count:
