@@ -2,10 +2,12 @@
 
 Package-scoped (started once for tests/e2e, stopped before the rest of the suite runs):
 an SMTP server (aiosmtpd on loopback) that records every message, the email service's local
-runner in a thread delivering to it, and the app under gunicorn with CSRF and after-response
-delivery on, in development mode with its own SECRET_KEY and the test database. Chromium is
-Debian's. Each test starts from empty tables: it requests `app`, so the suite's autouse fixture
-truncates them after it.
+runner in a thread delivering to it, the app under gunicorn with CSRF on, in development mode
+with its own SECRET_KEY and the test database, and beside it the outbox worker, as `make run`
+and production start them: on PostgreSQL the commit wakes the worker, which sends every email;
+on SQLite the web server sends them after its response. Chromium is Debian's. Each test
+starts from empty tables: it requests `app`, so the suite's autouse fixture truncates them
+after it.
 """
 
 from __future__ import annotations
@@ -136,12 +138,11 @@ def _server_env(database_url: str, email_url: str, base_url: str) -> dict[str, s
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV"}
     env = {name: value for name, value in os.environ.items() if name in keep}
     env.update(
-        HMS_ENV="development",  # the real thing: CSRF on, argon2 at full cost, after-response mail
+        HMS_ENV="development",  # the real thing: CSRF on, argon2 at full cost
         DATABASE_URL=database_url,
         SECRET_KEY="e2e-secret-key-not-for-production",
         EMAIL_SERVICE_URL=email_url,
         EMAIL_SERVICE_SECRET=EMAIL_SECRET,
-        OUTBOX_DELIVER_AFTER_RESPONSE="true",
         RATELIMIT_ENABLED="false",
         CLINIC_TIMEZONE="UTC",
         PUBLIC_BASE_URL=base_url,
@@ -169,7 +170,8 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="package")
 def live_server(app, email_service, tmp_path_factory) -> Iterator[LiveServer]:
-    """gunicorn serving the app, on a free loopback port, against the migrated test database."""
+    """gunicorn serving the app, on a free loopback port, against the migrated test database,
+    and an outbox worker (`flask outbox run`) delivering its messages, both logging to one file."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = _server_env(app.config["SQLALCHEMY_DATABASE_URI"], email_service, url)
@@ -195,16 +197,25 @@ def live_server(app, email_service, tmp_path_factory) -> Iterator[LiveServer]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_healthy(url, process, log)
         yield LiveServer(url=url, env=env)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for started in (process, worker):
+            started.terminate()
+        for started in (process, worker):
+            try:
+                started.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                started.kill()
+                started.wait()
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -216,7 +227,7 @@ def _fresh_screenshots() -> None:
 
 @pytest.fixture
 def mailbox(smtp_server, live_server) -> Mailbox:
-    return Mailbox(smtp_server.recorder, live_server)
+    return Mailbox(smtp_server.recorder)
 
 
 @pytest.fixture

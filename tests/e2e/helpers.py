@@ -155,9 +155,8 @@ def sign_up_patient(page: Page, full_name: str, email: str) -> None:
 class Mailbox:
     """The messages the SMTP server received, as the outbox and the email service sent them."""
 
-    def __init__(self, recorder, server) -> None:
+    def __init__(self, recorder) -> None:
         self.recorder = recorder
-        self.server = server
         self.start = len(recorder.envelopes)  # what earlier tests caused is not this test's
 
     def received(self) -> list[tuple[str, str, EmailMessage]]:
@@ -172,12 +171,8 @@ class Mailbox:
         ]
 
     def expect(self, *expected: tuple[str, str]) -> dict[tuple[str, str], EmailMessage]:
-        """Wait until each (action, recipient) has arrived; run the outbox worker once first.
-
-        After-response delivery usually got there already; the worker delivers whatever it
-        left, so the wait is for the network, never for a schedule.
-        """
-        self.server.flask("outbox", "run", "--once")
+        """Wait until each (action, recipient) has arrived, as the live outbox worker sends
+        them (woken by the commit on PostgreSQL: the wait is for the network, not a poll)."""
         wanted = {(action, to.lower()) for action, to in expected}
         deadline = time.monotonic() + MAIL_WAIT_SECONDS
         while True:
