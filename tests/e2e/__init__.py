@@ -1,0 +1,1 @@
+"""Browser journeys: a package, so that its package-scoped servers stop when it ends."""
