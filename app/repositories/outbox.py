@@ -15,7 +15,17 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Row, Select, Update, bindparam, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    Update,
+    bindparam,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -85,6 +95,24 @@ def _compare_and_set(message_id: int, seen_attempts: int, /, **values: Any) -> b
     params |= {"message_id": message_id, "seen_attempts": seen_attempts}
     result = db.session.execute(_update_if_unchanged(tuple(sorted(values))), params)
     return result.rowcount == 1
+
+
+def backlog() -> Row:
+    """What is not sent: `waiting` (pending: new, or taken by a worker right now), `retrying`
+    (failed, due again later), `dead` (given up), and when the oldest pending one was queued
+    (`oldest_waiting`, None when none is). One indexed statement: sent rows are not read."""
+    return db.session.execute(_backlog()).one()
+
+
+@cache
+def _backlog() -> Select:
+    pending = OutboxMessage.status == OutboxStatus.PENDING
+    return select(
+        func.count().filter(pending).label("waiting"),
+        func.count().filter(OutboxMessage.status == OutboxStatus.FAILED).label("retrying"),
+        func.count().filter(OutboxMessage.status == OutboxStatus.DEAD).label("dead"),
+        func.min(OutboxMessage.created_at).filter(pending).label("oldest_waiting"),
+    ).where(OutboxMessage.status.in_((*DELIVERABLE, OutboxStatus.DEAD)))
 
 
 # Built once per process, their values bound at each run (as the pages' statements are): a

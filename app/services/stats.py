@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from app.caching import cached_for
 from app.models import AppointmentStatus, Role
+from app.repositories import outbox as outbox_repo
 from app.repositories import stats as repo
 from app.timeutil import clinic_zone, local_day_bounds, utcnow
 
@@ -19,6 +20,9 @@ TOP = 10
 # Whole-table aggregates, asked for five times per view (the page and its four charts): up to
 # half a minute old is as good for a usage dashboard.
 CACHE_SETTING = "ADMIN_STATS_CACHE_SECONDS"
+# A message pending longer than this is not being sent: the outbox worker is not running (it
+# sends within seconds, or marks a failure for a retry).
+EMAIL_STALLED_AFTER = timedelta(minutes=5)
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -143,3 +147,27 @@ def busiest_specializations(
     today = now.astimezone(clinic_zone()).date()
     since = local_day_bounds(today - timedelta(days=days - 1))[0]
     return repo.bookings_by_specialization(since, limit)
+
+
+@dataclass(frozen=True)
+class EmailQueue:
+    """The outbox as an admin needs it: is email going out? Live, not cached."""
+
+    waiting: int
+    retrying: int
+    dead: int
+    oldest_waiting: datetime | None
+    stalled: bool  # something has waited longer than EMAIL_STALLED_AFTER
+
+
+def email_queue(now: datetime | None = None) -> EmailQueue:
+    now = now or utcnow()
+    row = outbox_repo.backlog()
+    oldest = row.oldest_waiting
+    return EmailQueue(
+        waiting=row.waiting,
+        retrying=row.retrying,
+        dead=row.dead,
+        oldest_waiting=oldest,
+        stalled=oldest is not None and now - oldest > EMAIL_STALLED_AFTER,
+    )

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from app.models import AppointmentStatus
-from app.services import stats
+from app.models import AppointmentStatus, OutboxKind, OutboxStatus
+from app.services import outbox, stats
 from tests.helpers import count_queries, table_rows
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a Tuesday; the suite's clinic zone is UTC
@@ -227,3 +227,44 @@ def test_query_count_does_not_grow_with_the_data(client, login_as, make, db, cli
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
     assert len(few) <= 8
+
+
+def _email_lines(page: str) -> dict[str, str]:
+    """The dashboard's email section, by state, whitespace folded."""
+    return {
+        state: " ".join(re.sub(r"<[^>]+>", "", text).split())
+        for state, text in re.findall(r'data-email="(\w+)"[^>]*>(.*?)</(?:p|div)>', page, re.S)
+    }
+
+
+def _queue(db, key: str, *, queued: datetime, status=None) -> None:
+    message = outbox.enqueue(OutboxKind.EMAIL, {"action": "SIGNUP_WELCOME"}, key)
+    message.created_at = queued
+    if status is not None:
+        message.status = status
+    db.session.commit()
+
+
+def test_the_dashboard_says_whether_email_is_going_out(client, db, login_as, make, frozen):
+    login_as(client, make.admin())
+
+    def email() -> dict[str, str]:
+        return _email_lines(client.get("/admin/").get_data(as_text=True))
+
+    assert email() == {"ok": "Nothing waiting: every email has gone out."}
+
+    _queue(db, "fresh", queued=NOW - timedelta(minutes=1))  # the worker is on it
+    _queue(db, "sent", queued=NOW - timedelta(hours=1), status=OutboxStatus.SENT)
+    assert email() == {"ok": "Waiting to be sent: 1."}
+
+    _queue(db, "stuck", queued=NOW - timedelta(minutes=6))  # no worker has taken it
+    _queue(db, "retry", queued=NOW - timedelta(hours=2), status=OutboxStatus.FAILED)
+    _queue(db, "refused", queued=NOW - timedelta(days=1), status=OutboxStatus.DEAD)
+    assert email() == {
+        "stalled": "Emails are not going out. 2 waiting, the oldest since Tue 10 Mar 2026, "
+        "11:54. They are kept and will be sent once the outbox worker (flask outbox run) is "
+        "running again: please tell whoever runs the servers.",
+        "retrying": "Failed for now, to be tried again: 1.",
+        "dead": "Given up on: 1 (refused by the email service, or every retry failed; the "
+        "outbox worker's log says why).",
+    }

@@ -46,6 +46,7 @@ def dashboard():
         utilisation=stats.slot_utilisation(now),
         specializations=stats.busiest_specializations(now),
         utilisation_days=stats.UTILISATION_DAYS,
+        email=stats.email_queue(now),
     )
 
 
