@@ -151,10 +151,9 @@ def drain(url: str, env: dict, receiver: str, log_dir: Path, workers: int, timeo
     expected = {key for _id, key in rows}
     last_id = max((message_id for message_id, _key in rows), default=0)
     processes = [
-        servers.Process(f"outbox-worker-{n}", [str(servers.BIN / "flask"), "--app", "wsgi",
-                        "outbox", "run"], env, log_dir)
+        servers.Process(f"outbox-worker-{n}", servers.OUTBOX_WORKER, env, log_dir)
         for n in range(1, workers + 1)
-    ]  # fmt: skip
+    ]
     started = time.perf_counter()
     first_sent = None  # the workers' start-up (importing the app) is not delivery time
     peaks: dict[int, float] = {}

@@ -125,6 +125,9 @@ def booking_form(browser: Browser, note: str) -> str:
     return f"csrf_token={quote(browser.csrf_token, safe='')}&notes={quote(note)}"
 
 
+LAST_MESSAGE = "SELECT coalesce(max(id), 0) FROM outbox_messages"
+
+
 def measure_booking(
     base: str,
     url: str,
@@ -148,9 +151,7 @@ def measure_booking(
             form = booking_form(browser, "bench")
             out.write(f"{browser.cookie_header}\t{form}\t/booking/slots/{slot_id}\n")
     with psycopg.connect(url) as conn:
-        last_message = conn.execute("SELECT coalesce(max(id), 0) FROM outbox_messages").fetchone()[
-            0
-        ]
+        last_message = conn.execute(LAST_MESSAGE).fetchone()[0]
     before, helpers_before = meter.read(), meter.read_helpers()
     result: LoadResult = run_wrk(
         f"{base}/",

@@ -82,9 +82,12 @@ def start_gunicorn(name: str, port: int, env: dict, log_dir: Path) -> Process:
     return process
 
 
+OUTBOX_WORKER = [str(BIN / "flask"), "--app", "wsgi", "outbox", "run"]  # as in the Procfile
+
+
 def start_outbox_worker(name: str, env: dict, log_dir: Path, timeout: float = 60.0) -> Process:
     """`flask outbox run`, as the Procfile starts it; returns once it says it has started."""
-    process = Process(name, [str(BIN / "flask"), "--app", "wsgi", "outbox", "run"], env, log_dir)
+    process = Process(name, OUTBOX_WORKER, env, log_dir)
     deadline = time.monotonic() + timeout
     while "Outbox worker started" not in process.log_path.read_text(errors="replace"):
         if not process.alive() or time.monotonic() > deadline:
