@@ -182,12 +182,15 @@ def run_size(
             out["booking_after_response"] = booking_after_response(
                 url, env, patients, pool, profile, work, receiver_pid
             )
+        # the worker-alongside run comes after the database's limit, which takes slots by the
+        # thousand: its own are set aside now (a small clinic has no surplus to spare)
+        alongside = pool.for_patients(int(profile.seconds * 1000)) if full else []
         out["db_ceiling"] = db_ceiling(url, pool, seeded, size, profile)
         if full:
             out.update(exact_checks(url, env, base, patients, contested, receiver_port, size, work))
             # after the drain, so the worker starts on an empty queue
             out["booking_with_worker"] = booking_with_worker(
-                base, url, env, patients, pool, profile, work, web, receiver_pid
+                base, url, env, patients, pool, alongside, profile, work, web, receiver_pid
             )
             out["memory"] = memory(web)
     finally:
@@ -238,7 +241,9 @@ def booking_after_response(url, env, patients, pool, profile: Profile, work, rec
         web.stop()
 
 
-def booking_with_worker(base, url, env, patients, pool, profile, work, web, receiver_pid) -> dict:
+def booking_with_worker(
+    base, url, env, patients, pool, pairs, profile, work, web, receiver_pid
+) -> dict:
     """The production set-up on one machine: bookings while an outbox worker, woken by each
     commit, sends their emails on the same cores. The worker first empties the queue (the
     reminders it queues at start for the bookings so far, which are due within a day), so
@@ -250,6 +255,7 @@ def booking_with_worker(base, url, env, patients, pool, profile, work, web, rece
         return measure_booking(
             base, libpq_url(url), patients, pool, connections=GROWTH, seconds=profile.seconds,
             work=work, meter=servers.CpuMeter(web.pid, receiver=receiver_pid, worker=worker.pid),
+            pairs=pairs,
         )  # fmt: skip
     finally:
         worker.stop()

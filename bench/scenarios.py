@@ -138,12 +138,15 @@ def measure_booking(
     seconds: float,
     work: Path,
     meter: CpuMeter,
+    pairs: list[tuple[int, int]] | None = None,
 ) -> dict:
-    """wrk posts distinct-slot bookings, rotating over the signed-in patients; the database
+    """wrk posts distinct-slot bookings, rotating over the signed-in patients (`pairs` of
+    patient index and slot set aside earlier, or taken from `pool` now); the database
     then says how many appointments really exist, which is the figure reported. CPU per
     request as for the pages, and each helper's the meter watches (the email receiver, an
     outbox worker); and how many of the bookings' emails were sent before the run ended."""
-    pairs = pool.for_patients(int(seconds * 1000))
+    if pairs is None:
+        pairs = pool.for_patients(int(seconds * 1000))
     plan = work / f"bookings-c{connections}.tsv"
     with plan.open("w") as out:
         for index, slot_id in pairs:
