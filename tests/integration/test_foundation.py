@@ -58,6 +58,13 @@ def test_pages_render_bootstrap_locally(client):
     assert client.get("/bootstrap/static/css/bootstrap.min.css").status_code == 200
 
 
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_favicon_ico(client):
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
 def test_404_page_is_helpful(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
