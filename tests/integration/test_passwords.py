@@ -119,6 +119,17 @@ def test_password_change_asks_for_the_current_password(client, db, make, login_a
     assert user.password_hash == old_hash
 
 
+def test_password_change_tells_password_managers_whose_password_it_is(client, db, make, login_as):
+    user = make.user(email="grace@example.com")
+    login_as(client, user)
+
+    page = client.get("/auth/password").get_data(as_text=True)
+
+    username = page.split('autocomplete="username"')[0].rsplit("<input", 1)[1]
+    assert "name=" not in username  # shown to password managers, never posted
+    assert 'value="grace@example.com"' in page.split('autocomplete="username"')[1].split(">")[0]
+
+
 def test_password_change_accepts_a_128_character_passphrase(app, client, db, make, login_as):
     user = make.user(email="changer@example.com")
     login_as(client, user)
