@@ -248,6 +248,16 @@ def test_patient_appointments_page_lists_upcoming_and_past(client, db, patient, 
     assert "Booked" in past_page
 
 
+def test_patients_see_the_note_they_left_and_nobody_else_s(client, db, patient, make):
+    make.appointment(slot=make.slot(start_at=hours_from_now(30)), patient=patient, notes="Knee")
+    make.appointment(slot=make.slot(start_at=hours_from_now(31)), notes="Someone else's note")
+
+    for path in ("/patient/", "/patient/appointments"):
+        page = text_of(client.get(path))
+        assert "Your note" in page and ">Knee</td>" in page, path
+        assert "Someone else" not in page, path
+
+
 def test_patient_profile_is_prefilled_and_saves(client, db, patient):
     page = text_of(client.get("/patient/profile"))
     assert 'value="Grace Hopper"' in page and 'value="1906-12-09"' in page
