@@ -4,7 +4,7 @@ Each function loads what its page shows in a fixed number of queries, however lo
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
 
@@ -25,6 +25,7 @@ class DoctorSummary:
     upcoming_count: int
     open_slots: int
     this_week: int
+    week: tuple[date, date]  # the clinic-local Monday and Sunday that "this week" counts
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
         upcoming_count=upcoming_count,
         open_slots=open_slots,
         this_week=this_week,
+        week=(monday, monday + timedelta(days=6)),
     )
 
 

@@ -1,8 +1,9 @@
 """The doctor's dashboard, appointment list and profile."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from app.models import AuditEvent, DoctorProfile, Role, User
@@ -66,6 +67,22 @@ def test_appointments_this_week_counts_the_clinic_week(client, db, doctor, make,
 
     # Monday, Wednesday and Sunday 23:00; next Monday and the cancelled one do not count
     assert summary.this_week == 3
+    assert summary.week == (date(2030, 3, 4), date(2030, 3, 10))
+
+
+@pytest.fixture
+def a_sunday():
+    """Sunday 10 March 2030. Requested before `doctor`, so the sign-in happens then too."""
+    with time_machine.travel(datetime(2030, 3, 10, 12, tzinfo=UTC), tick=True):
+        yield
+
+
+def test_doctor_dashboard_names_the_week_it_counts(a_sunday, client, db, doctor):
+    # On a Sunday "this week" is the one ending today, which a doctor looking ahead to Monday
+    # might not expect: the card says which days it counts
+    page = text_of(client.get("/doctor/"))
+
+    assert "Mon 04 Mar – Sun 10 Mar" in page
 
 
 def test_doctor_appointments_page_lists_upcoming_and_past_with_status(client, db, doctor, make):
