@@ -100,10 +100,19 @@ def enforce_session_timeouts():
     if now - seen > idle or now - started > absolute:
         end_session()  # "keep me signed in" included: a timeout means signing in again
         flash("Your session has ended. Please sign in again.", "info")
-        next_url = request.full_path.rstrip("?") if request.method == "GET" else None
-        return redirect(url_for("auth.login", next=next_url))
+        return redirect(url_for("auth.login", next=_page_to_return_to()))
     if now - seen >= SEEN_GRANULARITY:
         session[SESSION_SEEN] = now
+    return None
+
+
+def _page_to_return_to() -> str | None:
+    """Where signing in again leads: the page asked for, or the form that was being sent (its
+    own URL, when it answers GET: the booking confirmation, a profile), to be sent again. A
+    POST-only action (a cancel button) leads to the dashboard instead."""
+    rule = request.url_rule
+    if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
+        return request.full_path.rstrip("?")
     return None
 
 

@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import func, select
 
 from app import create_app
+from app.models import Appointment
 from app.timeutil import utcnow
 from config import ProductionConfig, TestingConfig
 from tests.factories import PASSWORD
@@ -90,6 +92,27 @@ def test_idle_session_ends(app, client, make):
         response = client.get("/patient/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/auth/login")
+
+
+def test_a_form_sent_after_the_idle_timeout_is_shown_again_after_signing_in(app, client, db, make):
+    # A patient reads the confirmation page for 40 minutes, then confirms: nothing is booked,
+    # and signing in again leads back to that page rather than to the dashboard
+    make.user(email="p@example.com")
+    slot = make.slot(start_at=utcnow().replace(microsecond=0) + timedelta(days=2))
+    idle = timedelta(minutes=app.config["SESSION_IDLE_TIMEOUT_MINUTES"] + 10)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        _login(client, "p@example.com")
+        clock.shift(idle)
+        booking = client.post(f"/booking/slots/{slot.id}", data={"notes": ""})
+        clock.shift(idle)
+        _login(client, "p@example.com")
+        clock.shift(idle)
+        cancel = client.post("/booking/appointments/1/cancel")  # POST only: nowhere to return
+
+    assert booking.status_code == 302
+    assert booking.headers["Location"] == f"/auth/login?next=/booking/slots/{slot.id}"
+    assert db.session.scalar(select(func.count(Appointment.id))) == 0
+    assert cancel.headers["Location"] == "/auth/login"
 
 
 def test_the_idle_clock_rewrites_the_cookie_at_most_once_a_minute(app, client, make):
