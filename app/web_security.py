@@ -5,12 +5,15 @@ allowed because pygal's server-rendered SVG charts carry their own <style> eleme
 """
 
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.extensions import login_manager
+from app.security import is_safe_next
 from app.timeutil import utcnow
 
 talisman = Talisman()
@@ -63,6 +66,7 @@ def register(app: Flask) -> None:
 
     app.before_request(enforce_session_timeouts)
     app.after_request(no_store_when_signed_in)
+    login_manager.unauthorized_handler(sign_in_first)
 
 
 def mark_session_started() -> None:
@@ -106,14 +110,24 @@ def enforce_session_timeouts():
     return None
 
 
-def _page_to_return_to() -> str | None:
+def sign_in_first():
+    """Flask-Login's answer to a signed-out visitor, with our rule for where to come back to:
+    its own sends a POST-only action there too, which after signing in answers 405."""
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for(login_manager.login_view, next=_page_to_return_to()))
+
+
+def _page_to_return_to() -> str:
     """Where signing in again leads: the page asked for, or the form that was being sent (its
     own URL, when it answers GET: the booking confirmation, a profile), to be sent again. A
-    POST-only action (a cancel button) leads to the dashboard instead."""
+    POST-only action (a cancel button) would answer a GET with 405: the page its button was on
+    instead, or the home page (which leads to the dashboard). The login checks `next` anyway."""
     rule = request.url_rule
     if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
         return request.full_path.rstrip("?")
-    return None
+    referrer = urlsplit(request.referrer or "")
+    back = urlunsplit(("", "", referrer.path, referrer.query, ""))
+    return back if referrer.netloc == request.host and is_safe_next(back) else "/"
 
 
 def no_store_when_signed_in(response):

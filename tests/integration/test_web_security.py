@@ -1,6 +1,7 @@
 """Headers, cookies and session lifetime, asserted on real responses in production configuration."""
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
@@ -112,7 +113,35 @@ def test_a_form_sent_after_the_idle_timeout_is_shown_again_after_signing_in(app,
     assert booking.status_code == 302
     assert booking.headers["Location"] == f"/auth/login?next=/booking/slots/{slot.id}"
     assert db.session.scalar(select(func.count(Appointment.id))) == 0
-    assert cancel.headers["Location"] == "/auth/login"
+    assert cancel.headers["Location"] == "/auth/login?next=/"
+
+
+LIST = "http://localhost/patient/appointments?when=past"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "referrer", "back_to"),
+    [
+        ("GET", "/patient/doctors?q=ada", None, "/patient/doctors?q=ada"),
+        ("POST", "/booking/slots/7", LIST, "/booking/slots/7"),  # the confirmation: book again
+        # POST only (a GET there is a 405): back to the page the button was on, if it was ours
+        ("POST", "/booking/appointments/7/cancel", LIST, "/patient/appointments?when=past"),
+        ("POST", "/booking/appointments/7/cancel", None, "/"),
+        ("POST", "/booking/appointments/7/cancel", "https://evil.example/x", "/"),
+        ("POST", "/booking/appointments/7/cancel", "http://localhost//evil.example/x", "/"),
+    ],
+)
+def test_signed_out_visitors_come_back_to_a_page_that_answers_get(
+    client, db, method, path, referrer, back_to
+):
+    headers = {"Referer": referrer} if referrer else {}
+
+    response = client.open(path, method=method, headers=headers)
+
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/auth/login"
+    assert parse_qs(location.query)["next"] == [back_to]
 
 
 def test_the_idle_clock_rewrites_the_cookie_at_most_once_a_minute(app, client, make):
