@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.security import same_site_referrer
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +24,14 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, detail: str | None = None):
+def render_error(status: int, detail: str | None = None, back: str | None = None):
+    """The error page; `back`, a path on this site, gets a button of its own."""
     title, message = MESSAGES.get(status, MESSAGES[500])
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "detail": detail or message}, status
     try:
         page = render_template(
-            "errors/error.html", status=status, title=title, message=detail or message
+            "errors/error.html", status=status, title=title, message=detail or message, back=back
         )
     except Exception:  # e.g. an untrusted Host: no URL adapter to build the page's links
         log.warning("plain error page for %s %s", status, request.path)
@@ -40,8 +42,13 @@ def render_error(status: int, detail: str | None = None):
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        # Mostly a form left open while its session ended (signed out in another tab, a password
+        # changed elsewhere). Its page, opened again, has a fresh token, or asks to sign in and
+        # then comes back: the way back is the answer, not the home page.
+        back = same_site_referrer()
+        what_next = "Open it again and send it once more." if back else "Please try again."
         return render_error(
-            400, "Your form expired or was sent from another page. Please reload and try again."
+            400, f"Your form expired or was sent from another page. {what_next}", back=back
         )
 
     @app.errorhandler(HTTPException)

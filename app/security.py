@@ -6,7 +6,7 @@ is protected without anyone remembering a decorator. Ownership checks live in `o
 
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, request
 from flask_login import current_user
@@ -59,6 +59,14 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def same_site_referrer() -> str | None:
+    """The page this request came from, as a path on this site (for a link back to it), or None:
+    no Referer, or another site's."""
+    referrer = urlsplit(request.referrer or "")
+    back = urlunsplit(("", "", referrer.path, referrer.query, ""))
+    return back if referrer.netloc == request.host and is_safe_next(back) else None
 
 
 def client_ip() -> str | None:

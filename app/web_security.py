@@ -5,7 +5,6 @@ allowed because pygal's server-rendered SVG charts carry their own <style> eleme
 """
 
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -13,7 +12,7 @@ from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import login_manager
-from app.security import is_safe_next
+from app.security import same_site_referrer
 from app.timeutil import utcnow
 
 talisman = Talisman()
@@ -125,9 +124,7 @@ def _page_to_return_to() -> str:
     rule = request.url_rule
     if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
         return request.full_path.rstrip("?")
-    referrer = urlsplit(request.referrer or "")
-    back = urlunsplit(("", "", referrer.path, referrer.query, ""))
-    return back if referrer.netloc == request.host and is_safe_next(back) else "/"
+    return same_site_referrer() or "/"
 
 
 def no_store_when_signed_in(response):

@@ -87,3 +87,23 @@ def test_the_same_post_with_its_token_goes_through(csrf_app, google, world, logi
 
     assert response.status_code == row.expected[actor]
     assert (snapshot() != before) == bool(row.changes)
+
+
+def test_a_refused_form_leads_back_to_its_page_on_this_site_only(csrf_app, db, make, login_as):
+    # The usual way here: a form left open in a tab whose session has since ended. Its page,
+    # opened again, has a fresh token (or asks to sign in first, and comes back)
+    client = csrf_app.test_client()
+    login_as(client, make.user())
+    cancel = "/booking/appointments/1/cancel"
+
+    ours = client.post(cancel, headers={"Referer": "http://localhost/patient/appointments?page=2"})
+    foreign = client.post(cancel, headers={"Referer": "https://evil.example/patient/"})
+    none = client.post(cancel)
+
+    assert ours.status_code == foreign.status_code == none.status_code == 400
+    assert (
+        '<a class="btn btn-primary" href="/patient/appointments?page=2">Back to the page</a>'
+        in (ours.get_data(as_text=True))
+    )
+    for page in (foreign.get_data(as_text=True), none.get_data(as_text=True)):
+        assert EXPIRED in page and "Back to the page" not in page and "evil" not in page
