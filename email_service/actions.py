@@ -21,7 +21,7 @@ ROLES = ("doctor", "patient")
 # Fields whose value must be one of a few words, because it picks a template.
 ENUM_FIELDS = {"role": ROLES, "recipient_role": ROLES}
 # Fields rendered as links: only http(s), so a "javascript:" URL can never become an href.
-URL_FIELDS = frozenset({"login_url", "ics_url", "manage_url", "slot_url"})
+URL_FIELDS = frozenset({"login_url", "ics_url", "manage_url", "slot_url", "reset_url"})
 # The only field allowed to span lines; it never goes into a header.
 MULTILINE_FIELDS = frozenset({"notes"})
 # The app may send its primary key as a JSON number.
@@ -115,6 +115,15 @@ ACTIONS: dict[str, Action] = {
             "slot_url",
         ),
         subjects={"": "A slot opened with $doctor_name on $date_display"},
+    ),
+    "PASSWORD_RESET": Action(
+        required=("full_name", "reset_url", "valid_for"),
+        subjects={"": "Set a new password for your HMS account"},
+    ),
+    "PASSWORD_CHANGED": Action(
+        required=("full_name", "changed_display", "help_phone"),
+        optional=("login_url",),
+        subjects={"": "Your HMS password was changed"},
     ),
 }
 

@@ -80,6 +80,17 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "start_display": "11:00",
         "slot_url": "https://hms.test/booking/slots/7",
     },
+    "PASSWORD_RESET": {
+        "full_name": "Grace Hopper",
+        "reset_url": "https://hms.test/auth/password/reset/abc.def",
+        "valid_for": "60 minutes",
+    },
+    "PASSWORD_CHANGED": {
+        "full_name": "Grace Hopper",
+        "changed_display": "Monday 2 March 2026, 09:00 (UTC)",
+        "help_phone": "+1 555 0100",
+        "login_url": "https://hms.test/auth/login",
+    },
 }
 
 

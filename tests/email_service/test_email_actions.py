@@ -69,6 +69,8 @@ CASES = [
         "A slot opened with Dr. Ada Byron on Monday 2 March 2026",
         "you are on the waiting list",
     ),
+    ("PASSWORD_RESET", None, "Set a new password for your HMS account", "The link works once"),
+    ("PASSWORD_CHANGED", None, "Your HMS password was changed", "call the clinic's front desk"),
 ]
 
 
