@@ -8,4 +8,5 @@ from tests.integration.google_fakes import (  # noqa: F401
     google_provider,
 )
 from tests.integration.mail_fixtures import email_service, mailbox  # noqa: F401
+from tests.integration.races import race_app  # noqa: F401
 from tests.integration.security_world import world  # noqa: F401
