@@ -134,6 +134,7 @@ def change_password(
     user.password_hash = hash_password(new_password)
     user.session_version += 1
     record(AuditKind.PASSWORD_CHANGED, actor=user, target=user, ip_address=ip_address)
+    notifications.password_changed(user)
 
 
 def sign_out(user: User, *, ip_address: str | None = None) -> None:
@@ -161,6 +162,8 @@ def create_admin(email: str, password: str, full_name: str = "Administrator") ->
         user.session_version += 1
     db.session.flush()
     record(AuditKind.ADMIN_CREATED, actor=None, target=user, promoted=not created)
+    if not created:
+        notifications.password_changed(user)
     return user, created
 
 

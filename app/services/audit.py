@@ -10,6 +10,8 @@ class AuditKind:
     LOGIN_FAILURE = "login.failure"
     LOGOUT = "logout"
     PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an event name, not a secret
+    PASSWORD_RESET_REQUESTED = "password.reset_requested"  # noqa: S105 - an event name
+    PASSWORD_RESET = "password.reset"  # noqa: S105 - an event name, not a secret
     PROFILE_UPDATED = "profile.updated"
     SLOT_CREATED = "slot.created"
     SLOTS_CREATED_WEEKLY = "slot.created_weekly"

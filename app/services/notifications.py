@@ -9,7 +9,7 @@ from flask import current_app
 from app.extensions import db
 from app.models import Appointment, DoctorProfile, OutboxKind, PatientProfile, User
 from app.services import outbox
-from app.timeutil import format_local
+from app.timeutil import format_local, utcnow
 
 DISPLAY_FORMAT = "%A %d %B %Y, %H:%M"
 
@@ -51,6 +51,32 @@ def signup_welcome(user: User) -> None:
         user.email,
         {"full_name": user.full_name, "role": user.role.value, "login_url": _url("/auth/login")},
         key=f"signup-welcome:{user.id}",
+    )
+
+
+def password_reset_link(user: User, url: str, *, valid_for: str, key: str) -> None:
+    _queue_email(
+        "PASSWORD_RESET",
+        user.email,
+        {"full_name": user.full_name, "reset_url": url, "valid_for": valid_for},
+        key=key,
+    )
+
+
+def password_changed(user: User) -> None:
+    """Sent whenever a password changes, whoever changed it (ASVS 2.2.3): the owner hears of it
+    even when someone else did it. The session version makes the key unique per change."""
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    _queue_email(
+        "PASSWORD_CHANGED",
+        user.email,
+        {
+            "full_name": user.full_name,
+            "changed_display": f"{format_local(utcnow(), DISPLAY_FORMAT)} ({zone})",
+            "help_phone": current_app.config["CLINIC_PHONE"],
+            "login_url": _url("/auth/login"),
+        },
+        key=f"password-changed:{user.id}:{user.session_version}",
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app.services import password_reset
 from app.timeutil import local_today
 from tests.factories import PASSWORD
 from tests.helpers import url_rules
@@ -99,6 +100,7 @@ class Row:
 APPOINTMENT = {"args": lambda w: {"appointment_id": w.appointment.id}}
 FREE_SLOT = {"args": lambda w: {"slot_id": w.free_slot.id}}
 FIRST_DOCTOR = {"args": lambda w: {"doctor_id": w.doctor.id}}
+RESET_LINK = {"args": lambda w: {"token": password_reset.make_token(w.patient.user)}}
 
 ROWS = [
     # public pages
@@ -131,6 +133,24 @@ ROWS = [
             "confirm_password": NEW_PASSWORD,
         },
         changes=SIGNED_IN,
+    ),
+    # password recovery: anyone may ask, and whoever holds a link may use it (it is the proof)
+    Row("GET", "/auth/password/forgot", everyone(200)),
+    Row(
+        "POST",
+        "/auth/password/forgot",
+        everyone(302),
+        data=lambda w: {"email": w.patient.user.email},
+        changes=ACTORS,  # the request's audit event, and the email to an existing account
+    ),
+    Row("GET", "/auth/password/reset/<token>", everyone(200), **RESET_LINK),
+    Row(
+        "POST",
+        "/auth/password/reset/<token>",
+        everyone(302),
+        **RESET_LINK,
+        data=lambda w: {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+        changes=ACTORS,
     ),
     # Google Calendar (the matrix runs with Google configured against the loopback provider)
     Row("GET", "/auth/google/connect", only(DOCTORS + PATIENTS, 302)),
@@ -271,6 +291,13 @@ ROWS = [
     Row(
         "POST",
         "/admin/users/<user_id>/deactivate",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.patient.user.id},
+        changes=ADMINS,
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/password-reset",
         only(ADMINS, 302),
         args=lambda w: {"user_id": w.patient.user.id},
         changes=ADMINS,

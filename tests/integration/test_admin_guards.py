@@ -28,6 +28,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.users", "GET"),
         ("admin.deactivate_user", "POST"),
         ("admin.activate_user", "POST"),
+        ("admin.send_password_reset", "POST"),
         ("admin.appointments", "GET"),
         ("admin.appointments_csv", "GET"),
         ("admin.audit", "GET"),

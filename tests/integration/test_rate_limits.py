@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.blueprints.booking import BOOKING_CHANGES_LIMIT
 from app.extensions import limiter
-from app.models import Appointment
+from app.models import Appointment, OutboxMessage
 from app.timeutil import utcnow
 from config import TestingConfig
 from tests.conftest import IsolatedClient
@@ -106,6 +106,40 @@ def test_signup_is_limited_per_ip(limited, db, clock):
     clock.shift(timedelta(hours=1, seconds=1))
     response = client_at(limited, "198.51.100.1").post("/auth/signup/patient", data=extra)
     assert response.status_code == 302
+
+
+RESETS_PER_ACCOUNT, RESETS_PER_IP = 5, 20
+
+
+def ask_reset(app, ip: str, email: str):
+    return client_at(app, ip).post("/auth/password/forgot", data={"email": email})
+
+
+def test_reset_links_are_limited_per_address_so_nobody_floods_a_mailbox(limited, make, clock, db):
+    make.user(email="victim@example.com")
+    for n in range(RESETS_PER_ACCOUNT):
+        assert ask_reset(limited, f"10.1.0.{n + 1}", "victim@example.com").status_code == 302
+
+    assert_limited(ask_reset(limited, "10.1.1.1", "Victim@example.com"))
+    assert ask_reset(limited, "10.1.1.1", "other@example.com").status_code == 302
+    sent = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.idempotency_key.like("password-reset:%")
+    )
+    assert db.session.scalar(sent) == RESETS_PER_ACCOUNT
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    assert ask_reset(limited, "10.1.1.2", "victim@example.com").status_code == 302
+
+
+def test_reset_requests_are_limited_per_ip(limited, clock, db):
+    for n in range(RESETS_PER_IP):
+        assert ask_reset(limited, "192.0.2.50", f"guess{n}@example.com").status_code == 302
+
+    assert_limited(ask_reset(limited, "192.0.2.50", "one.more@example.com"))
+    assert ask_reset(limited, "192.0.2.51", "one.more@example.com").status_code == 302
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    assert ask_reset(limited, "192.0.2.50", "one.more@example.com").status_code == 302
 
 
 BOOKING_POSTS = sorted(

@@ -56,23 +56,27 @@ def listening_sockets(port: int) -> int:
     return sum(1 for line in lines if line.split()[1] == wanted and line.split()[3] == "0A")
 
 
-def gunicorn(tmp_path: Path, port: int) -> subprocess.Popen:
+def gunicorn(tmp_path: Path, port: int, *flags: str) -> subprocess.Popen:
     (tmp_path / "hello.py").write_text(HELLO)
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", str(CONF), "--chdir", str(tmp_path),
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "hello:app"],
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", *flags, "hello:app"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+def wait_for_workers(server: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 30
+    while listening_sockets(port) < 2 and time.monotonic() < deadline:
+        assert server.poll() is None, server.stdout.read()
+        time.sleep(0.1)
 
 
 def test_each_worker_listens_and_a_second_server_on_the_port_fails(tmp_path):
     port = free_port()
     first = gunicorn(tmp_path, port)
     try:
-        deadline = time.monotonic() + 30
-        while listening_sockets(port) < 2 and time.monotonic() < deadline:
-            assert first.poll() is None, first.stdout.read()
-            time.sleep(0.1)
+        wait_for_workers(first, port)
         assert listening_sockets(port) == 2  # one per worker, none in the master
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "hi"
 
@@ -85,3 +89,27 @@ def test_each_worker_listens_and_a_second_server_on_the_port_fails(tmp_path):
         first.terminate()
         first.wait(timeout=30)
     assert f"Workers listen at: 127.0.0.1:{port}" in first.stdout.read()
+
+
+def test_the_access_log_never_holds_a_reset_token(tmp_path):
+    """As the Procfile runs it (access log on): the page is logged, the token is not."""
+    port = free_port()
+    server = gunicorn(tmp_path, port, "--access-logfile", "-")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_workers(server, port)
+        requests.get(f"{base}/auth/password/reset/SeCrEt.ToKeN?x=1", timeout=5)
+        requests.post(
+            f"{base}/auth/password/reset/SeCrEt.ToKeN",
+            headers={"Referer": f"{base}/auth/password/reset/SeCrEt.ToKeN"},
+            timeout=5,
+        )
+        requests.get(f"{base}/auth/login", timeout=5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    log = server.stdout.read()
+
+    assert "SeCrEt" not in log
+    assert log.count("/auth/password/reset/[token]") == 3  # two paths, one Referer
+    assert '"GET /auth/login HTTP/1.1" 200' in log  # other pages are logged as they were

@@ -81,6 +81,7 @@ def test_every_integer_field_refuses_absurdly_long_numbers(form_class):
     assert loose == [], "use SmallIntegerField, or coerce=bounded_int on choice fields"
 
 
+TOKEN_MAX = 200  # a signed token (a password-reset link's): bounded, checked by its signature
 RULES = [rule for rule in url_rules() if rule.endpoint not in ("static", "bootstrap.static")]
 
 
@@ -90,7 +91,8 @@ def test_every_url_variable_is_a_bounded_id_or_a_closed_choice(rule):
         if name.endswith("_id"):
             assert f"<{ID}:{name}>" in rule.rule, f"{name} must use app.views.ID"
         else:
-            assert f":{name}>" in rule.rule and "<any(" in rule.rule, f"{name}: an open value"
+            closed = "<any(" in rule.rule or f"<string(maxlength={TOKEN_MAX}):{name}>" in rule.rule
+            assert f":{name}>" in rule.rule and closed, f"{name}: an open value"
 
 
 def _string_constants(tree: ast.AST) -> set[str]:

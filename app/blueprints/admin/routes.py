@@ -9,7 +9,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.repositories import admin as lists
 from app.security import client_ip, is_safe_next
-from app.services import DomainError, accounts, stats
+from app.services import DomainError, accounts, password_reset, stats
 from app.timeutil import local_today, utcnow
 from app.views import ID, page_arg
 from app.web_security import talisman
@@ -64,30 +64,39 @@ def users():
     return _list_page("admin/users.html", form, lists.user_search)
 
 
-def _set_active(user_id: int, active: bool):
-    change = accounts.activate if active else accounts.deactivate
+def _act_on_user(change, user_id: int, done: str):
+    """Run an account action, then go back to the list it was clicked on; `done` is formatted
+    with the account as `user`."""
     try:
         user = change(user_id, actor=current_user._get_current_object(), ip_address=client_ip())
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         return render_error(error.status_code, error.message)
-    if active:
-        flash(f"{user.full_name} ({user.email}) can sign in again.", "success")
-    else:
-        flash(f"{user.full_name} ({user.email}) is deactivated and signed out.", "success")
+    flash(done.format(user=user), "success")
     back = request.form.get("next")
     return redirect(back if is_safe_next(back) else url_for("admin.users"))
 
 
 @bp.post(f"/users/<{ID}:user_id>/deactivate")
 def deactivate_user(user_id: int):
-    return _set_active(user_id, active=False)
+    done = "{user.full_name} ({user.email}) is deactivated and signed out."
+    return _act_on_user(accounts.deactivate, user_id, done)
 
 
 @bp.post(f"/users/<{ID}:user_id>/activate")
 def activate_user(user_id: int):
-    return _set_active(user_id, active=True)
+    return _act_on_user(
+        accounts.activate, user_id, "{user.full_name} ({user.email}) can sign in again."
+    )
+
+
+@bp.post(f"/users/<{ID}:user_id>/password-reset")
+def send_password_reset(user_id: int):
+    """For a caller who has forgotten their password: the link goes to the account's own
+    address, so the front desk never sets or learns a password."""
+    done = "A link to set a new password has been emailed to {user.email}."
+    return _act_on_user(password_reset.send_link_for, user_id, done)
 
 
 @bp.get("/appointments")

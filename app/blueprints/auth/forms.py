@@ -44,6 +44,18 @@ def password_field(label: str = "Password") -> PasswordField:
     )
 
 
+def confirm_field(other: str, label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(max=MAX_LENGTH),
+            EqualTo(other, message="The passwords do not match."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class SignupForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), plain_text])
     email = EmailField(
@@ -52,15 +64,7 @@ class SignupForm(FlaskForm):
         render_kw={"autocomplete": "email"},
     )
     password = password_field()
-    confirm_password = PasswordField(
-        "Confirm password",
-        validators=[
-            DataRequired(),
-            Length(max=MAX_LENGTH),
-            EqualTo("password", message="The passwords do not match."),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    confirm_password = confirm_field("password", "Confirm password")
     phone = StringField(
         "Phone (optional)",
         validators=[
@@ -108,19 +112,22 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class ChangePasswordForm(FlaskForm):
+class ResetPasswordForm(FlaskForm):
+    new_password = password_field("New password")
+    confirm_password = confirm_field("new_password", "Confirm new password")
+
+
+class ChangePasswordForm(ResetPasswordForm):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = password_field("New password")
-    confirm_password = PasswordField(
-        "Confirm new password",
-        validators=[
-            DataRequired(),
-            Length(max=MAX_LENGTH),
-            EqualTo("new_password", message="The passwords do not match."),
-        ],
-        render_kw={"autocomplete": "new-password"},
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Email(), Length(max=254), plain_text],
+        render_kw={"autocomplete": "email"},
     )

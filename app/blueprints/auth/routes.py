@@ -5,22 +5,24 @@ from app.blueprints.auth import bp
 from app.blueprints.auth.forms import (
     ChangePasswordForm,
     DoctorSignupForm,
+    ForgotPasswordForm,
     LoginForm,
     PatientSignupForm,
+    ResetPasswordForm,
 )
 from app.blueprints.main.routes import dashboard_url
 from app.extensions import db, limiter
 from app.forms_common import PASSWORD_HELP
 from app.models import Role
 from app.security import client_ip, is_safe_next
-from app.services import DomainError, accounts
+from app.services import DomainError, accounts, password_reset
 from app.views import form_status, show_domain_error
 from app.web_security import end_session, mark_session_started
 
 
-def _login_key() -> str:
+def _email_key(prefix: str):
     """Per-account limit: the email being tried, whatever IP it comes from."""
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+    return lambda: prefix + (request.form.get("email") or "").strip().lower()[:254]
 
 
 def _start_session(user, remember: bool = False) -> None:
@@ -83,7 +85,7 @@ def signup_patient():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
-@limiter.limit("5 per minute", methods=["POST"], key_func=_login_key)
+@limiter.limit("5 per minute", methods=["POST"], key_func=_email_key("login:"))
 def login():
     if current_user.is_authenticated:
         return redirect(dashboard_url(current_user))
@@ -135,4 +137,54 @@ def change_password():
         return redirect(dashboard_url(current_user))
     return render_template(
         "auth/password.html", form=form, password_help=PASSWORD_HELP
+    ), form_status(form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=_email_key("password-reset:"))
+def forgot_password():
+    """Ask for a reset link. The answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(form.email.data, ip_address=client_ip())
+        db.session.commit()
+        flash(
+            f"If {form.email.data} belongs to an account, a link to set a new password is on its "
+            f"way. It works for {password_reset.max_age_minutes()} minutes.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form), form_status(form)
+
+
+def _link_refused(error: DomainError):
+    """A broken, expired or used link: say so, and offer to send a new one (400)."""
+    db.session.rollback()
+    form = ForgotPasswordForm(formdata=None)
+    return render_template("auth/forgot_password.html", form=form, problem=error.message), 400
+
+
+@bp.route("/password/reset/<string(maxlength=200):token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from an emailed link. Opening the link changes nothing."""
+    try:
+        user = password_reset.user_for_token(token)
+    except DomainError as error:
+        return _link_refused(error)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.reset(token, form.new_password.data, ip_address=client_ip())
+            db.session.commit()
+        except DomainError as error:  # the same link used a moment ago, in another tab
+            return _link_refused(error)
+        end_session()  # whoever was signed in here, the next sign-in starts afresh
+        flash(
+            "Your new password is set and every device is signed out. Sign in with it.", "success"
+        )
+        return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/reset_password.html", form=form, email=user.email, password_help=PASSWORD_HELP
     ), form_status(form)

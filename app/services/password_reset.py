@@ -1,0 +1,128 @@
+"""Password recovery by email (ASVS V2.5): a signed, short-lived link that works once.
+
+The link carries the account's id and a fingerprint of its current password hash, signed with
+SECRET_KEY by itsdangerous (as Flask signs its sessions) and timed. Nothing is stored, so any app
+server can check a link; setting a password changes the hash, so the first use ends that link and
+every other one sent before it, as does a sign-in that rehashes the password. A link older than
+PASSWORD_RESET_MAX_AGE_MINUTES is refused.
+
+Whoever asks, the answer is the same: a link goes out only to an active account's own address, and
+the page never says whether there was one.
+"""
+
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.extensions import db
+from app.models import User
+from app.services import Conflict, DomainError, NotFound, notifications
+from app.services.accounts import find_by_email, normalise_email
+from app.services.audit import AuditKind, record
+from app.services.passwords import hash_password
+
+SALT = "hms.password-reset"
+
+
+class InvalidResetLink(DomainError):
+    """The link is broken, expired or used; the page offers to send a new one."""
+
+    EXPIRED = "This link has expired. Enter your email below and we will send a new one."
+    INVALID = (
+        "This link is not valid, or it has already been used. Enter your email below and we "
+        "will send a new one."
+    )
+
+
+def max_age_minutes() -> int:
+    return current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"]
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=SALT)
+
+
+def _fingerprint(user: User) -> str:
+    """Part of a digest of the password hash: changes whenever the password does, and gives
+    nothing of the hash away (the token's payload is signed, not encrypted)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+
+
+def make_token(user: User) -> str:
+    return _serializer().dumps([user.id, _fingerprint(user)])
+
+
+def user_for_token(token: str, *, lock: bool = False) -> User:
+    """The active account a link was made for, or InvalidResetLink."""
+    try:
+        user_id, fingerprint = _serializer().loads(token, max_age=max_age_minutes() * 60)
+    except SignatureExpired:
+        raise InvalidResetLink(InvalidResetLink.EXPIRED) from None
+    except (BadSignature, ValueError, TypeError):  # TypeError: a payload of another shape
+        raise InvalidResetLink(InvalidResetLink.INVALID) from None
+    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
+        raise InvalidResetLink(InvalidResetLink.INVALID)
+    user = db.session.get(User, user_id, with_for_update=lock)
+    if user is None or not user.active or not hmac.compare_digest(_fingerprint(user), fingerprint):
+        raise InvalidResetLink(InvalidResetLink.INVALID)
+    return user
+
+
+def _send_link(user: User) -> None:
+    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/auth/password/reset/"
+    notifications.password_reset_link(
+        user,
+        url + make_token(user),
+        valid_for=f"{max_age_minutes()} minutes",
+        key=f"password-reset:{user.id}:{secrets.token_hex(8)}",
+    )
+
+
+def request_reset(email: str, *, ip_address: str | None = None) -> None:
+    """Email a link to the account using `email`, if there is an active one. Every request is in
+    the audit trail, with what was found, and none tells the caller anything."""
+    user = find_by_email(email)
+    if user is not None and user.active:
+        _send_link(user)
+    record(
+        AuditKind.PASSWORD_RESET_REQUESTED,
+        actor=user,
+        actor_email=normalise_email(email)[:254],
+        target=user,
+        ip_address=ip_address,
+        account=None if user is None else ("active" if user.active else "inactive"),
+    )
+
+
+def send_link_for(user_id: int, *, actor: User, ip_address: str | None = None) -> User:
+    """The front desk sends a link to an account's own address (it never learns the password)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("That account does not exist.")
+    if not user.active:
+        raise Conflict(f"{user.email} is deactivated: reactivate it before sending a reset link.")
+    _send_link(user)
+    record(
+        AuditKind.PASSWORD_RESET_REQUESTED,
+        actor=actor,
+        target=user,
+        ip_address=ip_address,
+        account="active",
+        by="admin",
+    )
+    return user
+
+
+def reset(token: str, new_password: str, *, ip_address: str | None = None) -> User:
+    """Set the password a link was sent for and end every session of that account. The row is
+    locked first, so two uses of one link at once give one reset: the second finds the hash
+    changed."""
+    user = user_for_token(token, lock=True)
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    record(AuditKind.PASSWORD_RESET, actor=user, target=user, ip_address=ip_address)
+    notifications.password_changed(user)
+    return user
