@@ -228,6 +228,25 @@ def first_open_start(doctor_id, earliest, latest) -> ScalarSelect:
     )
 
 
+def lock_doctor_slots_starting(
+    doctor_id: int, start: datetime, end: datetime
+) -> list[AvailabilitySlot]:
+    """The doctor's slots starting in [start, end), locked in id order (as `lock_slots`)."""
+    return list(
+        db.session.scalars(
+            _locked(
+                select(AvailabilitySlot)
+                .where(
+                    AvailabilitySlot.doctor_id == doctor_id,
+                    AvailabilitySlot.start_at >= start,
+                    AvailabilitySlot.start_at < end,
+                )
+                .order_by(AvailabilitySlot.id)
+            )
+        )
+    )
+
+
 def booked_slot_ids(slot_ids: list[int]) -> set[int]:
     """Which of these slots hold an active appointment, in one query."""
     if not slot_ids:

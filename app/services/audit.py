@@ -16,6 +16,7 @@ class AuditKind:
     SLOT_CREATED = "slot.created"
     SLOTS_CREATED_WEEKLY = "slot.created_weekly"
     SLOT_DELETED = "slot.deleted"
+    SLOTS_CLEARED = "slot.cleared"
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"

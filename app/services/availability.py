@@ -31,6 +31,12 @@ MAX_DAYS_AHEAD = 366  # how far ahead a doctor may publish; also keeps dates far
 
 
 @dataclass(frozen=True)
+class ClearResult:
+    removed: int
+    kept_booked: int  # booked slots in the period: their appointments stand until cancelled
+
+
+@dataclass(frozen=True)
 class WeeklyResult:
     created: int
     skipped: int
@@ -200,3 +206,44 @@ def delete_slot(doctor: DoctorProfile, slot_id: int, *, actor: User) -> None:
     record(AuditKind.SLOT_DELETED, actor=actor, target=slot, start=slot.start_at.isoformat())
     db.session.delete(slot)
     db.session.flush()
+
+
+def clear_open_slots(
+    doctor: DoctorProfile,
+    *,
+    first_day: date,
+    last_day: date,
+    actor: User,
+    now: datetime | None = None,
+) -> ClearResult:
+    """Time off: delete the doctor's open slots on these days (clinic dates, inclusive) that
+    have not started. Booked ones stay: cancelling tells a patient, so it is done one by one.
+
+    The slots are locked first, so a booking under way either finishes before (its slot then
+    counts as booked and stays) or finds its slot gone afterwards (409).
+    """
+    now = now or utcnow()
+    if last_day < first_day:
+        raise DomainError("The last day must not be before the first.", field="last_day")
+    _check_not_too_far(last_day, now, "last_day")
+    if last_day < _clinic_today(now):
+        raise DomainError("Those days have already passed.", field="last_day")
+    start = max(local_day_bounds(first_day)[0], now)
+    end = local_day_bounds(last_day)[1]
+    slots = repo.lock_doctor_slots_starting(doctor.id, start, end)
+    booked = repo.booked_slot_ids([slot.id for slot in slots])
+    removed = [slot for slot in slots if slot.id not in booked]
+    for slot in removed:
+        db.session.delete(slot)
+    db.session.flush()
+    if removed:
+        record(
+            AuditKind.SLOTS_CLEARED,
+            actor=actor,
+            target=doctor,
+            removed=len(removed),
+            kept_booked=len(booked),
+            first_day=first_day.isoformat(),
+            last_day=last_day.isoformat(),
+        )
+    return ClearResult(removed=len(removed), kept_booked=len(booked))

@@ -183,6 +183,13 @@ ROWS = [
     ),
     Row(
         "POST",
+        "/doctor/availability/clear",
+        only(DOCTORS, 302),
+        data=lambda w: {"first_day": day(1), "last_day": day(3)},
+        changes=(DOCTOR,),  # the second doctor has only a booked slot on those days: it stays
+    ),
+    Row(
+        "POST",
         "/doctor/availability/<slot_id>/delete",
         only(DOCTORS, 302, (DOCTOR2,)),
         **FREE_SLOT,

@@ -93,6 +93,13 @@ class WeeklyForm(FlaskForm):
     )
 
 
+class ClearSlotsForm(FlaskForm):
+    """Time off. Its own field names: the page also holds the weekly form's start/end dates."""
+
+    first_day = date_field("First day")
+    last_day = date_field("Last day (inclusive)")
+
+
 class DoctorProfileForm(FlaskForm):
     full_name = StringField(
         "Full name", validators=[DataRequired(), Length(max=profiles.MAX_NAME), plain_text]

@@ -4,7 +4,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from app.blueprints.doctor import bp
-from app.blueprints.doctor.forms import DoctorProfileForm, OutcomeForm, SlotForm, WeeklyForm
+from app.blueprints.doctor.forms import (
+    ClearSlotsForm,
+    DoctorProfileForm,
+    OutcomeForm,
+    SlotForm,
+    WeeklyForm,
+)
 from app.extensions import db
 from app.models import DoctorProfile
 from app.security import owned_or_404
@@ -40,19 +46,27 @@ def dashboard():
     )
 
 
-def _availability_page(doctor: DoctorProfile, slot_form, weekly_form, posted: str | None):
-    """What the availability page shows besides its two forms: the doctor's slots."""
+AVAILABILITY_FORMS = {
+    "slot_form": SlotForm,
+    "weekly_form": WeeklyForm,
+    "clear_form": ClearSlotsForm,
+}
+
+
+def _availability_page(doctor: DoctorProfile, posted: str | None = None, **forms) -> dict:
+    """The availability page's context: its three forms (blank, but for the one `posted` and
+    passed in) and the doctor's slots."""
     slots = agenda.doctor_slots_page(
         doctor, now=utcnow(), page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
     )
-    return {"slot_form": slot_form, "weekly_form": weekly_form, "slots": slots, "posted": posted}
+    blank = {name: form(formdata=None) for name, form in AVAILABILITY_FORMS.items()}
+    return {**blank, **forms, "slots": slots, "posted": posted}
 
 
 @bp.route("/availability", methods=["GET", "POST"])
 def availability():
     doctor = _me()
     form = SlotForm()
-    weekly = WeeklyForm(formdata=None)
     if form.validate_on_submit():
         try:
             availability_service.create_slot(
@@ -65,11 +79,11 @@ def availability():
             db.session.commit()
         except DomainError as error:
             return show_domain_error(
-                error, form, AVAILABILITY, **_availability_page(doctor, form, weekly, "slot")
+                error, form, AVAILABILITY, **_availability_page(doctor, "slot", slot_form=form)
             )
         flash("Slot published.", "success")
         return redirect(url_for(".availability"))
-    context = _availability_page(doctor, form, weekly, "slot" if form.errors else None)
+    context = _availability_page(doctor, "slot" if form.errors else None, slot_form=form)
     return render_template(AVAILABILITY, **context), form_status(form)
 
 
@@ -77,7 +91,6 @@ def availability():
 def availability_weekly():
     doctor = _me()
     form = WeeklyForm()
-    single = SlotForm(formdata=None)
     if form.validate_on_submit():
         try:
             result = availability_service.create_weekly(
@@ -93,7 +106,7 @@ def availability_weekly():
             db.session.commit()
         except DomainError as error:
             return show_domain_error(
-                error, form, AVAILABILITY, **_availability_page(doctor, single, form, "weekly")
+                error, form, AVAILABILITY, **_availability_page(doctor, "weekly", weekly_form=form)
             )
         flash(
             f"Created {result.created} slots, skipped {result.skipped} "
@@ -101,7 +114,48 @@ def availability_weekly():
             "success",
         )
         return redirect(url_for(".availability"))
-    return render_template(AVAILABILITY, **_availability_page(doctor, single, form, "weekly")), 400
+    context = _availability_page(doctor, "weekly", weekly_form=form)
+    return render_template(AVAILABILITY, **context), 400
+
+
+def _cleared(result: availability_service.ClearResult) -> str:
+    removed = (
+        f"Removed {result.removed} open slot{'s' if result.removed != 1 else ''}."
+        if result.removed
+        else "There were no open slots to remove on those days."
+    )
+    if not result.kept_booked:
+        return removed
+    kept = result.kept_booked
+    return (
+        f"{removed} {kept} booked appointment{'s' if kept != 1 else ''} on those days "
+        f"{'stand' if kept != 1 else 'stands'}: cancel from Appointments any you cannot keep "
+        "(the patient is told by email)."
+    )
+
+
+@bp.post("/availability/clear")
+def clear_availability():
+    """Time off: the open slots of a run of days go in one step; booked ones stay."""
+    doctor = _me()
+    form = ClearSlotsForm()
+    if form.validate_on_submit():
+        try:
+            result = availability_service.clear_open_slots(
+                doctor,
+                first_day=form.first_day.data,
+                last_day=form.last_day.data,
+                actor=current_user,
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(
+                error, form, AVAILABILITY, **_availability_page(doctor, "clear", clear_form=form)
+            )
+        flash(_cleared(result), "success" if result.removed else "info")
+        return redirect(url_for(".availability"))
+    context = _availability_page(doctor, "clear", clear_form=form)
+    return render_template(AVAILABILITY, **context), 400
 
 
 @bp.post(f"/availability/<{ID}:slot_id>/delete")
