@@ -1,4 +1,5 @@
-"""A doctor joins, describes themself and publishes a week of consulting hours."""
+"""A doctor joins, describes themself, publishes a week of consulting hours and takes a day
+off."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.e2e
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-def test_doctor_signs_up_fills_profile_and_publishes_weekly_slots(page, mailbox):
+def test_doctor_signs_up_fills_profile_publishes_weekly_slots_and_takes_a_day_off(page, mailbox):
     journey = Journey("doctor")
     page.goto("/")
     page.get_by_role("link", name="I am a doctor").click()
@@ -63,10 +64,22 @@ def test_doctor_signs_up_fills_profile_and_publishes_weekly_slots(page, mailbox)
     expect(rows.filter(has_text="Open")).to_have_count(6)
     journey.checkpoint(page, "slots-listed")
 
+    # The second morning is cancelled after all: time off for that day, after the browser asks.
+    time_off = page.get_by_role("region", name="Take time off")
+    time_off.get_by_label("First day").fill(days[1].isoformat())
+    time_off.get_by_label("Last day (inclusive)").fill(days[1].isoformat())
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    time_off.get_by_role("button", name="Remove open slots").click()
+    expect(page.get_by_role("alert").filter(has_text="Removed 3 open slots.")).to_be_visible()
+    assert questions == ["Remove every open slot on those days? Booked appointments stay."]
+    expect(rows.filter(has_text=days[1].strftime("%a %d %b %Y"))).to_have_count(0)
+    expect(rows.filter(has_text="Open")).to_have_count(3)
+
     use_menu(page, "Dashboard")
     glance = page.get_by_role("region", name="At a glance")
     expect(glance.get_by_text("Open future slots")).to_be_visible()
-    expect(glance.get_by_role("link", name="6", exact=True)).to_be_visible()
+    expect(glance.get_by_role("link", name="3", exact=True)).to_be_visible()
     journey.checkpoint(page, "dashboard-with-slots")
 
     mailbox.expect(("SIGNUP_WELCOME", "ada.byron@example.com"))

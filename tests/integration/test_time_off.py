@@ -56,7 +56,7 @@ def test_open_slots_on_those_days_go_and_bookings_stay(client, db, doctor, make)
     assert db.session.get(Appointment, booked.id).status == "booked"
     page = text_of(client.get("/doctor/availability"))
     assert "Removed 4 open slots." in page
-    assert "1 booked appointment on those days stands" in page
+    assert "The booked appointment on those days still stands: cancel any" in page
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "slot.cleared"))
     assert event.target_id == doctor.id
     assert event.details == {
@@ -100,7 +100,7 @@ def test_nothing_to_remove_says_so_and_records_nothing(client, db, doctor, make)
     assert response.status_code == 302
     page = text_of(client.get("/doctor/availability"))
     assert "There were no open slots to remove on those days." in page
-    assert "2 booked appointments on those days stand" in page
+    assert "The 2 booked appointments on those days still stand" in page
     assert len(slot_starts(db, doctor)) == 2
     assert db.session.scalar(select(func.count(AuditEvent.id))) == 0
 

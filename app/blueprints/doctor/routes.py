@@ -127,10 +127,10 @@ def _cleared(result: availability_service.ClearResult) -> str:
     if not result.kept_booked:
         return removed
     kept = result.kept_booked
+    which = "The booked appointment" if kept == 1 else f"The {kept} booked appointments"
     return (
-        f"{removed} {kept} booked appointment{'s' if kept != 1 else ''} on those days "
-        f"{'stand' if kept != 1 else 'stands'}: cancel from Appointments any you cannot keep "
-        "(the patient is told by email)."
+        f"{removed} {which} on those days still {'stands' if kept == 1 else 'stand'}: cancel "
+        "any you cannot keep under Appointments, and the patient is emailed."
     )
 
 
