@@ -1,10 +1,11 @@
 """Template globals and filters shared by every page."""
 
+import re
 from collections.abc import Callable
 
 from flask import Flask, current_app, url_for
 
-from app.timeutil import format_local, to_local
+from app.timeutil import age_on, format_local, local_today, to_local
 
 _MARKER = 2_147_483_647  # an id no table reaches (the ID converter's bound), and unique in a URL
 
@@ -38,6 +39,16 @@ def register(app: Flask) -> None:
     @app.template_filter("localdate")
     def localdate_filter(value):
         return to_local(value).strftime("%a %d %b %Y") if value else ""
+
+    @app.template_filter("born")
+    def born_filter(value):
+        """A date of birth with the age today: "17 May 1990 (36)"."""
+        return f"{value.day} {value:%B %Y} ({age_on(value, local_today())})" if value else ""
+
+    @app.template_filter("tel")
+    def tel_filter(value):
+        """A phone number as a tel: link wants it: + and digits only."""
+        return "tel:" + re.sub(r"[^0-9+]", "", value or "")
 
     @app.context_processor
     def clinic_globals():

@@ -46,6 +46,11 @@ def local_today(zone: ZoneInfo | None = None) -> date:
     return utcnow().astimezone(zone or clinic_zone()).date()
 
 
+def age_on(born: date, day: date) -> int:
+    """Whole years from `born` to `day` (someone born on 29 February ages on 1 March)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def local_day_bounds(day: date, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
     """The UTC instants at which a clinic day starts and ends (23 or 25 hours on DST days)."""
     zone = zone or clinic_zone()

@@ -7,6 +7,7 @@ import time_machine
 from sqlalchemy import select
 
 from app.models import AuditEvent, DoctorProfile, Role, User
+from app.timeutil import local_today
 from tests.helpers import text_of
 
 
@@ -221,3 +222,33 @@ def test_a_doctor_account_without_a_profile_can_create_it(client, db, make, logi
     db.session.expire_all()
     assert db.session.get(User, user.id).doctor_profile.specialization == "Cardiology"
     assert client.get("/doctor/availability").status_code == 200
+
+
+def test_doctors_see_each_patients_date_of_birth_age_and_phone(client, db, doctor, make):
+    """To tell two patients of one name apart, and to call one when the clinic runs late."""
+    today = local_today()
+    birthday_today = today.replace(year=today.year - 36)  # 36 is a multiple of 4: 29 Feb stays
+    tomorrow = today + timedelta(days=1)
+    birthday_tomorrow = tomorrow.replace(year=tomorrow.year - 36)
+    for name, born, phone in (
+        ("Grace Hopper", birthday_today, "+1 (555) 010-2030"),
+        ("Ada Byron", birthday_tomorrow, None),
+        ("Alan Turing", None, None),
+    ):
+        make.appointment(
+            slot=make.slot(doctor=doctor, start_at=hours_from_now(30 + len(name))),
+            patient__user__full_name=name,
+            patient__user__phone=phone,
+            patient__date_of_birth=born,
+        )
+
+    for page in (client.get("/doctor/"), client.get("/doctor/appointments")):
+        html = page.get_data(as_text=True)
+        grace, ada, alan = (
+            html.split(name)[1].split("</td>")[0]
+            for name in ("Grace Hopper", "Ada Byron", "Alan Turing")
+        )
+        assert f"Born {birthday_today:%-d %B %Y} (36)" in grace
+        assert 'href="tel:+15550102030">+1 (555) 010-2030</a>' in grace
+        assert f"Born {birthday_tomorrow:%-d %B %Y} (35)" in ada and "tel:" not in ada
+        assert "Born" not in alan and "tel:" not in alan  # nothing given, nothing shown
