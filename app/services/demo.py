@@ -1,6 +1,6 @@
 """Demo data for `flask seed-demo` and `make run`: safe to run again, it only fills gaps."""
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import exists, select
 
@@ -18,17 +18,17 @@ DOCTORS = [
     ("Dr. Kenji Tanaka", "kenji.tanaka@example.com", "Orthopedics", 19),
     ("Dr. Priya Raman", "priya.raman@example.com", "General practice", 6),
 ]
-PATIENTS = [
-    ("Noah Williams", "noah.patient@example.com"),
-    ("Emma Johnson", "emma.patient@example.com"),
-    ("Liam Brown", "liam.patient@example.com"),
-    ("Olivia Garcia", "olivia.patient@example.com"),
-    ("Mateo Martinez", "mateo.patient@example.com"),
-    ("Ava Davis", "ava.patient@example.com"),
-    ("Ethan Wilson", "ethan.patient@example.com"),
-    ("Mia Anderson", "mia.patient@example.com"),
-    ("Lucas Thomas", "lucas.patient@example.com"),
-    ("Isabella Moore", "isabella.patient@example.com"),
+PATIENTS = [  # name, email, date of birth, phone: what a doctor sees beside each booking
+    ("Noah Williams", "noah.patient@example.com", date(1958, 3, 14), "+1 555 0120"),
+    ("Emma Johnson", "emma.patient@example.com", date(1991, 7, 2), "+1 555 0121"),
+    ("Liam Brown", "liam.patient@example.com", date(2004, 11, 30), "+1 555 0122"),
+    ("Olivia Garcia", "olivia.patient@example.com", date(1984, 1, 19), "+1 555 0123"),
+    ("Mateo Martinez", "mateo.patient@example.com", date(1976, 9, 8), "+1 555 0124"),
+    ("Ava Davis", "ava.patient@example.com", date(2001, 4, 25), "+1 555 0125"),
+    ("Ethan Wilson", "ethan.patient@example.com", date(1949, 12, 5), "+1 555 0126"),
+    ("Mia Anderson", "mia.patient@example.com", date(1995, 6, 21), "+1 555 0127"),
+    ("Lucas Thomas", "lucas.patient@example.com", date(1968, 2, 11), "+1 555 0128"),
+    ("Isabella Moore", "isabella.patient@example.com", date(2007, 8, 16), "+1 555 0129"),
 ]
 ADMIN_EMAIL = "admin@example.com"
 
@@ -38,7 +38,7 @@ def logins() -> list[tuple[str, str]]:
     return [
         (Role.ADMIN.value, ADMIN_EMAIL),
         *((Role.DOCTOR.value, email) for _, email, _, _ in DOCTORS),
-        *((Role.PATIENT.value, email) for _, email in PATIENTS),
+        *((Role.PATIENT.value, email) for _, email, _, _ in PATIENTS),
     ]
 
 
@@ -63,10 +63,12 @@ def seed() -> list[tuple[str, str]]:
         logins.append((Role.DOCTOR.value, email))
 
     patients = []
-    for name, email in PATIENTS:
+    for name, email, born, phone in PATIENTS:
         user = accounts.find_by_email(email)
         if user is None:
-            user = accounts.sign_up_patient(accounts.NewUser(name, email, DEMO_PASSWORD))
+            user = accounts.sign_up_patient(
+                accounts.NewUser(name, email, DEMO_PASSWORD, phone), date_of_birth=born
+            )
         patients.append(user)
         logins.append((Role.PATIENT.value, email))
     db.session.flush()
