@@ -167,6 +167,16 @@ def create_admin(email: str, password: str, full_name: str = "Administrator") ->
     return user, created
 
 
+def bookable_patient(user_id: int) -> PatientProfile:
+    """An active patient's profile, for the front desk to book for."""
+    user = db.session.get(User, user_id)
+    if user is None or user.role != Role.PATIENT or user.patient_profile is None:
+        raise NotFound("That patient does not exist.")
+    if not user.active:
+        raise Conflict(f"{user.email} is deactivated: reactivate it before booking for it.")
+    return user.patient_profile
+
+
 def _lock_user(user_id: int) -> User:
     """Row-locked, so two admins clicking at once record one change, not two."""
     user = db.session.get(User, user_id, with_for_update=True)

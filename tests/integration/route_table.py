@@ -85,13 +85,13 @@ class Row:
     args: Callable[[World], dict] = lambda w: {}
     data: Callable[[World], dict] | None = None
     changes: tuple = ()
-    query: str = ""
+    query: str | Callable[[World], str] = ""
 
     def url(self, world: World) -> str:
         url = self.rule
         for name, value in self.args(world).items():
             url = url.replace(f"<{name}>", str(value))
-        return url + self.query
+        return url + (self.query(world) if callable(self.query) else self.query)
 
     def __str__(self) -> str:
         return f"{self.method} {self.rule}"
@@ -300,6 +300,22 @@ ROWS = [
         "/admin/users/<user_id>/deactivate",
         only(ADMINS, 302),
         args=lambda w: {"user_id": w.patient.user.id},
+        changes=ADMINS,
+    ),
+    Row(
+        "GET",
+        "/admin/users/<user_id>/book",
+        only(ADMINS, 200),
+        args=lambda w: {"user_id": w.patient.user.id},
+        query="?q=&specialization=",
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/book",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.patient.user.id},
+        query=lambda w: f"?doctor={w.doctor.id}",
+        data=lambda w: {"slot_id": str(w.free_slot.id), "notes": "Called in."},
         changes=ADMINS,
     ),
     Row(

@@ -6,6 +6,16 @@ from app.forms_common import bounded_int, plain_text
 from app.services.booking import MAX_NOTES
 
 
+def slot_choice(label: str, missing: str) -> RadioField:
+    """Any slot id is accepted here; whether it is still open is the service's call (409 if not)."""
+    return RadioField(
+        label,
+        coerce=bounded_int,
+        validate_choice=False,
+        validators=[InputRequired(message=missing), NumberRange(min=1, max=2**31 - 1)],
+    )
+
+
 class BookingForm(FlaskForm):
     notes = TextAreaField(
         "Anything the doctor should know? (optional)",
@@ -14,11 +24,11 @@ class BookingForm(FlaskForm):
     )
 
 
+class FrontDeskBookingForm(BookingForm):
+    """The front desk books for a caller: a time, and the caller's note."""
+
+    slot_id = slot_choice("Time", "Choose a time.")
+
+
 class RescheduleForm(FlaskForm):
-    # Any slot id is accepted here; whether it is still open is the service's call (409 if not).
-    slot_id = RadioField(
-        "New time",
-        coerce=bounded_int,
-        validate_choice=False,
-        validators=[InputRequired(message="Choose a new time."), NumberRange(min=1, max=2**31 - 1)],
-    )
+    slot_id = slot_choice("New time", "Choose a new time.")

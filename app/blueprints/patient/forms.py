@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import DateField, SelectChoice, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from app.forms_common import PHONE_PATTERN, SelectField, date_in_past, plain_text
-from app.services import profiles
+from app.services import directory, profiles
 
 MAX_QUERY = 100
 
@@ -17,6 +17,15 @@ class DoctorSearchForm(FlaskForm):
     q = StringField("Doctor's name", validators=[Optional(), Length(max=MAX_QUERY), plain_text])
     # An unknown specialization (say, from an old link) simply matches no doctor.
     specialization = SelectField("Specialization", validate_choice=False, validators=[plain_text])
+
+    @classmethod
+    def from_args(cls, args) -> "DoctorSearchForm":
+        """Filled from the query string, with today's specializations to choose from."""
+        form = cls(args)
+        form.specialization.choices = [SelectChoice("", "All specializations")] + [
+            SelectChoice(name) for name in directory.specializations()
+        ]
+        return form
 
 
 class PatientProfileForm(FlaskForm):

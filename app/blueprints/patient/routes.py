@@ -2,7 +2,6 @@ from functools import partial
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import SelectChoice
 
 from app.blueprints.patient import bp
 from app.blueprints.patient.forms import (
@@ -46,10 +45,7 @@ def dashboard():
 
 @bp.get("/doctors")
 def doctors():
-    form = DoctorSearchForm(request.args)
-    form.specialization.choices = [SelectChoice("", "All specializations")] + [
-        SelectChoice(name) for name in directory.specializations()
-    ]
+    form = DoctorSearchForm.from_args(request.args)
     if not form.validate():
         return render_template("patient/doctors.html", form=form, doctors=None), 400
     doctors = directory.search_doctors(

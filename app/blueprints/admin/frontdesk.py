@@ -1,0 +1,77 @@
+"""The front desk books for a caller: find a doctor, pick an open time, add the caller's note.
+
+The booking is the patient's own kind in every rule (notice, horizon, overlaps, the race), with
+the admin recorded as who made it; both parties are emailed as for any booking.
+"""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.blueprints.admin import bp
+from app.blueprints.booking.forms import FrontDeskBookingForm
+from app.blueprints.patient.forms import DoctorSearchForm
+from app.extensions import db
+from app.services import Conflict, DomainError, NotFound, accounts, booking, directory
+from app.timeutil import format_local, utcnow
+from app.views import ID, abort_with, form_status, page_arg
+
+PAGE = "admin/book.html"
+
+
+def _chosen_doctor():
+    """The doctor named by `?doctor=`, or None while the desk is still searching."""
+    doctor_id = request.args.get("doctor", type=int)
+    if doctor_id is None:
+        return None
+    try:
+        return directory.bookable_doctor(doctor_id)
+    except NotFound:
+        abort(404)
+
+
+def _page(patient, doctor, form, problem=None):
+    now = utcnow()
+    if doctor is None:
+        search = DoctorSearchForm.from_args(request.args)
+        doctors = None
+        if search.validate():
+            doctors = directory.search_doctors(
+                (search.q.data or "").strip(),
+                search.specialization.data,
+                page=page_arg(),
+                per_page=current_app.config["PAGE_SIZE"],
+                now=now,
+            )
+        context = {"search": search, "doctors": doctors}
+    else:
+        context = {"days": directory.slots_by_day(directory.open_slots(doctor.id, now))}
+    return render_template(
+        PAGE, patient=patient, doctor=doctor, form=form, problem=problem, **context
+    )
+
+
+@bp.route(f"/users/<{ID}:user_id>/book", methods=["GET", "POST"])
+def book_for(user_id: int):
+    try:
+        patient = accounts.bookable_patient(user_id)
+    except DomainError as error:
+        abort_with(error)
+    doctor = _chosen_doctor()
+    form = FrontDeskBookingForm()
+    if doctor is not None and form.validate_on_submit():
+        try:
+            appointment = booking.book(
+                patient, form.slot_id.data, form.notes.data, actor=current_user
+            )
+            db.session.commit()
+        except Conflict as error:
+            db.session.rollback()
+            return _page(patient, doctor, form, error.message), error.status_code
+        flash(
+            f"Booked {patient.user.full_name} with {appointment.doctor.user.full_name} on "
+            f"{format_local(appointment.start_at)}. Both are told by email.",
+            "success",
+        )
+        return redirect(url_for("admin.appointments", patient=patient.user.email))
+    status = 400 if request.method == "POST" else form_status(form)
+    return _page(patient, doctor, form), status
