@@ -183,3 +183,15 @@ class Mailbox:
         missing = wanted - got.keys()
         assert not missing, f"emails not received: {sorted(missing)}; got {sorted(got)}"
         return {key: got[key] for key in wanted}
+
+    def expect_text(self, action: str, to: str, text: str) -> EmailMessage:
+        """Wait for the (action, recipient) message whose text holds `text`: earlier messages of
+        the same kind (a fixture's bookings, say) may still be arriving."""
+        deadline = time.monotonic() + MAIL_WAIT_SECONDS
+        while True:
+            for got_action, recipient, message in self.received():
+                body = message.get_body(("plain",)).get_content()
+                if (got_action, recipient) == (action, to.lower()) and text in body:
+                    return message
+            assert time.monotonic() < deadline, f"no {action} to {to} saying {text!r}"
+            time.sleep(0.1)

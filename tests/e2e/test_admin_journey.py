@@ -77,3 +77,32 @@ def test_admin_sees_figures_and_audit_and_cancels_an_appointment(page, make, two
     )
     body = mails["BOOKING_CANCELLED", "alan@example.com"].get_body(("plain",)).get_content()
     assert "the clinic" in body
+
+
+def test_the_front_desk_books_for_a_patient_who_calls(browse, make, two_bookings, mailbox):
+    """Alan phones: the desk finds Dr. Byron, picks the free 10:00 and types what he said."""
+    journey = Journey("front-desk")
+    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    page = browse()
+    sign_in(page, admin.email, FACTORY_PASSWORD)
+
+    use_menu(page, "Users")
+    page.get_by_role("row").filter(has_text="Alan Turing").get_by_role("link", name="Book").click()
+    expect(page.get_by_role("heading", name="Book for Alan Turing")).to_be_visible()
+    page.get_by_label("Doctor's name").fill("Byron")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Dr. Ada Byron").click()
+    journey.checkpoint(page, "times")
+
+    free = page.get_by_role("radio")
+    expect(free).to_have_count(1)  # 09:00 and 09:30 are taken
+    free.check()
+    page.get_by_label("The caller's note for the doctor (optional)").fill("Knee pain on stairs.")
+    page.get_by_role("button", name="Book for Alan Turing").click()
+
+    expect(
+        page.get_by_role("alert").filter(has_text="Booked Alan Turing with Dr. Ada Byron")
+    ).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Alan Turing")).to_have_count(2)
+    journey.checkpoint(page, "booked")
+    mailbox.expect_text("BOOKING_CONFIRMATION", "ada.byron@example.com", "Knee pain on stairs.")

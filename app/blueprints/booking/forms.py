@@ -16,18 +16,23 @@ def slot_choice(label: str, missing: str) -> RadioField:
     )
 
 
-class BookingForm(FlaskForm):
-    notes = TextAreaField(
-        "Anything the doctor should know? (optional)",
+def notes_field(label: str) -> TextAreaField:
+    return TextAreaField(
+        label,
         validators=[Optional(), Length(max=MAX_NOTES), plain_text],
         render_kw={"maxlength": MAX_NOTES, "rows": 4},
     )
 
 
-class FrontDeskBookingForm(BookingForm):
-    """The front desk books for a caller: a time, and the caller's note."""
+class BookingForm(FlaskForm):
+    notes = notes_field("Anything the doctor should know? (optional)")
+
+
+class FrontDeskBookingForm(FlaskForm):
+    """The front desk books for a caller: a time, and what the caller wants the doctor to know."""
 
     slot_id = slot_choice("Time", "Choose a time.")
+    notes = notes_field("The caller's note for the doctor (optional)")
 
 
 class RescheduleForm(FlaskForm):
