@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db as _db
-from app.models import DoctorProfile, PatientProfile, Role, User
+from app.models import DoctorProfile, OutboxMessage, PatientProfile, Role, User
 from app.models.types import in_schema_of
 from app.services.demo import ADMIN_EMAIL, DEMO_PASSWORD
 from config import TestingConfig
@@ -35,6 +35,11 @@ def test_create_admin_creates_then_promotes(runner, db, make):
     assert "Promoted admin" in result.output
     db.session.expire_all()
     assert db.session.get(User, doctor.user_id).role == Role.ADMIN
+    # the promotion set a new password: its owner is told (a new admin is not: no old password)
+    notices = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key.like("password-changed:%"))
+    ).all()
+    assert [n.payload["to"] for n in notices] == ["doc@example.com"]
 
 
 def test_create_admin_prompts_for_the_password(runner, db):
