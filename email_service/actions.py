@@ -120,6 +120,11 @@ ACTIONS: dict[str, Action] = {
         required=("full_name", "reset_url", "valid_for"),
         subjects={"": "Set a new password for your HMS account"},
     ),
+    "EMAIL_CHANGED": Action(
+        required=("full_name", "new_email", "help_phone"),
+        optional=("login_url",),
+        subjects={"": "Your HMS sign-in email was changed"},
+    ),
     "PASSWORD_CHANGED": Action(
         required=("full_name", "changed_display", "help_phone"),
         optional=("login_url",),

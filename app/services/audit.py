@@ -23,6 +23,7 @@ class AuditKind:
     APPOINTMENT_OUTCOME = "appointment.outcome"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
+    ACCOUNT_EMAIL_CHANGED = "account.email_changed"
     ADMIN_CREATED = "admin.created"
     GOOGLE_CONNECTED = "google.connected"
     GOOGLE_DISCONNECTED = "google.disconnected"

@@ -80,6 +80,21 @@ def password_changed(user: User) -> None:
     )
 
 
+def email_changed(user: User, old_email: str) -> None:
+    """Both addresses hear of it: the old one, in case this was not the owner's wish; the new
+    one, so its owner knows it now signs them in."""
+    data = {
+        "full_name": user.full_name,
+        "new_email": user.email,
+        "help_phone": current_app.config["CLINIC_PHONE"],
+        "login_url": _url("/auth/login"),
+    }
+    for which, address in (("old", old_email), ("new", user.email)):
+        _queue_email(
+            "EMAIL_CHANGED", address, data, key=f"email-changed:{user.id}:{user.email}:{which}"
+        )
+
+
 def appointment_booked(appointment: Appointment) -> None:
     doctor, patient = _parties(appointment)
     for role, person in (("patient", patient.user), ("doctor", doctor.user)):

@@ -85,6 +85,12 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "reset_url": "https://hms.test/auth/password/reset/abc.def",
         "valid_for": "60 minutes",
     },
+    "EMAIL_CHANGED": {
+        "full_name": "Grace Hopper",
+        "new_email": "grace.new@example.org",
+        "help_phone": "+1 555 0100",
+        "login_url": "https://hms.test/auth/login",
+    },
     "PASSWORD_CHANGED": {
         "full_name": "Grace Hopper",
         "changed_display": "Monday 2 March 2026, 09:00 (UTC)",

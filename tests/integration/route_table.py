@@ -319,6 +319,20 @@ ROWS = [
         changes=ADMINS,
     ),
     Row(
+        "GET",
+        "/admin/users/<user_id>/email",
+        only(ADMINS, 200),
+        args=lambda w: {"user_id": w.patient.user.id},
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/email",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.patient.user.id},
+        data=lambda w: {"email": "new.address@example.com"},
+        changes=ADMINS,
+    ),
+    Row(
         "POST",
         "/admin/users/<user_id>/password-reset",
         only(ADMINS, 302),

@@ -8,6 +8,7 @@ from wtforms import DateField, StringField, ValidationError
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
 
+from app.blueprints.auth.forms import email_field
 from app.forms_common import SelectField, plain_text
 from app.models import AppointmentStatus, Role
 from app.services.audit import AuditKind
@@ -49,6 +50,10 @@ class DateRangeForm(FilterForm):
         start = local_day_bounds(self.date_from.data)[0] if self.date_from.data else None
         end = local_day_bounds(self.date_to.data)[1] if self.date_to.data else None
         return start, end
+
+
+class ChangeEmailForm(FlaskForm):
+    email = email_field("New sign-in email")
 
 
 class UserFilterForm(FilterForm):

@@ -1,17 +1,30 @@
 """The admin console. The blueprint's guard has already refused everyone but admins."""
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from app.blueprints.admin import bp, charts, csv_export
-from app.blueprints.admin.forms import AppointmentFilterForm, AuditFilterForm, UserFilterForm
+from app.blueprints.admin.forms import (
+    AppointmentFilterForm,
+    AuditFilterForm,
+    ChangeEmailForm,
+    UserFilterForm,
+)
 from app.errors import render_error
 from app.extensions import db
 from app.repositories import admin as lists
 from app.security import client_ip, is_safe_next
 from app.services import DomainError, accounts, password_reset, stats
 from app.timeutil import local_today, utcnow
-from app.views import ID, page_arg
+from app.views import ID, abort_with, form_status, page_arg, show_domain_error
 from app.web_security import talisman
 
 # The SVG is its own document: it may use the styles pygal writes inside it, and nothing else.
@@ -89,6 +102,34 @@ def activate_user(user_id: int):
     return _act_on_user(
         accounts.activate, user_id, "{user.full_name} ({user.email}) can sign in again."
     )
+
+
+@bp.route(f"/users/<{ID}:user_id>/email", methods=["GET", "POST"])
+def change_email(user_id: int):
+    """For a caller who lost their mailbox, or gave a mistyped one: the desk checks who is
+    calling, then gives the account its new address; both addresses are told."""
+    try:
+        user = accounts.account(user_id)
+    except DomainError as error:
+        abort_with(error)
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_email(
+                user_id,
+                form.email.data,
+                actor=current_user._get_current_object(),
+                ip_address=client_ip(),
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "admin/change_email.html", user=user)
+        flash(
+            f"{user.full_name} now signs in with {user.email}. Both addresses have been told.",
+            "success",
+        )
+        return redirect(url_for("admin.users", q=user.email))
+    return render_template("admin/change_email.html", form=form, user=user), form_status(form)
 
 
 @bp.post(f"/users/<{ID}:user_id>/password-reset")

@@ -44,6 +44,15 @@ def password_field(label: str = "Password") -> PasswordField:
     )
 
 
+def email_field(label: str = "Email") -> EmailField:
+    """An address an account will be known by: one plain address, checked."""
+    return EmailField(
+        label,
+        validators=[DataRequired(), Email(), Length(max=254), plain_text],
+        render_kw={"autocomplete": "email"},
+    )
+
+
 def confirm_field(other: str, label: str) -> PasswordField:
     return PasswordField(
         label,
@@ -58,11 +67,7 @@ def confirm_field(other: str, label: str) -> PasswordField:
 
 class SignupForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), plain_text])
-    email = EmailField(
-        "Email",
-        validators=[DataRequired(), Email(), Length(max=254), plain_text],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field()
     password = password_field()
     confirm_password = confirm_field("password", "Confirm password")
     phone = StringField(
@@ -126,8 +131,4 @@ class ChangePasswordForm(ResetPasswordForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        "Email",
-        validators=[DataRequired(), Email(), Length(max=254), plain_text],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field()
