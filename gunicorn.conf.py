@@ -24,18 +24,18 @@ threads = 2
 # all 8 connections in three runs out of four; with this, both work.
 reuse_port = True
 
-# A password-reset link is a bearer secret until it is used or expires: the access log keeps
-# which page was asked for, never the token (in the request line, the path, or the Referer of the
-# form's own POST and of the page after it).
-_RESET_TOKEN = re.compile(r"(/auth/password/reset/)[^/?#\s\"]+")
+# A password-reset or email-confirming link is a bearer secret until it is used or expires: the
+# access log keeps which page was asked for, never the token (in the request line, the path, or
+# the Referer of the form's own POST and of the page after it).
+_SECRET_LINK = re.compile(r"(/auth/(?:password/reset|email/confirm)/)[^/?#\s\"]+")
 
 
 class AccessLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key, value in atoms.items():
-            if isinstance(value, str) and "/auth/password/reset/" in value:
-                atoms[key] = _RESET_TOKEN.sub(r"\1[token]", value)
+            if isinstance(value, str) and "/auth/" in value:
+                atoms[key] = _SECRET_LINK.sub(r"\1[token]", value)
         return atoms
 
 

@@ -21,7 +21,9 @@ ROLES = ("doctor", "patient")
 # Fields whose value must be one of a few words, because it picks a template.
 ENUM_FIELDS = {"role": ROLES, "recipient_role": ROLES}
 # Fields rendered as links: only http(s), so a "javascript:" URL can never become an href.
-URL_FIELDS = frozenset({"login_url", "ics_url", "manage_url", "slot_url", "reset_url"})
+URL_FIELDS = frozenset(
+    {"login_url", "ics_url", "manage_url", "slot_url", "reset_url", "confirm_url"}
+)
 # The only field allowed to span lines; it never goes into a header.
 MULTILINE_FIELDS = frozenset({"notes"})
 # The app may send its primary key as a JSON number.
@@ -119,6 +121,10 @@ ACTIONS: dict[str, Action] = {
     "PASSWORD_RESET": Action(
         required=("full_name", "reset_url", "valid_for"),
         subjects={"": "Set a new password for your HMS account"},
+    ),
+    "EMAIL_CHANGE_CONFIRM": Action(
+        required=("full_name", "confirm_url", "valid_for"),
+        subjects={"": "Confirm your new HMS sign-in email"},
     ),
     "EMAIL_CHANGED": Action(
         required=("full_name", "new_email", "help_phone"),

@@ -24,6 +24,7 @@ class AuditKind:
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
     ACCOUNT_EMAIL_CHANGED = "account.email_changed"
+    EMAIL_CHANGE_REQUESTED = "account.email_change_requested"
     ADMIN_CREATED = "admin.created"
     GOOGLE_CONNECTED = "google.connected"
     GOOGLE_DISCONNECTED = "google.disconnected"

@@ -80,6 +80,15 @@ def password_changed(user: User) -> None:
     )
 
 
+def email_change_link(user: User, new_email: str, url: str, *, valid_for: str, key: str) -> None:
+    _queue_email(
+        "EMAIL_CHANGE_CONFIRM",
+        new_email,
+        {"full_name": user.full_name, "confirm_url": url, "valid_for": valid_for},
+        key=key,
+    )
+
+
 def email_changed(user: User, old_email: str) -> None:
     """Both addresses hear of it: the old one, in case this was not the owner's wish; the new
     one, so its owner knows it now signs them in."""

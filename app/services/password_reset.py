@@ -15,59 +15,47 @@ import hmac
 import secrets
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.extensions import db
 from app.models import User
-from app.services import Conflict, DomainError, NotFound, notifications
+from app.services import Conflict, NotFound, notifications
 from app.services.accounts import find_by_email, normalise_email
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password
+from app.services.signed_links import InvalidLink, SignedLink
 
 SALT = "hms.password-reset"
-
-
-class InvalidResetLink(DomainError):
-    """The link is broken, expired or used; the page offers to send a new one."""
-
-    EXPIRED = "This link has expired. Enter your email below and we will send a new one."
-    INVALID = (
-        "This link is not valid, or it has already been used. Enter your email below and we "
-        "will send a new one."
-    )
+LINKS = SignedLink(SALT, lambda: max_age_minutes() * 60)
+AGAIN = " Enter your email below and we will send a new one."
 
 
 def max_age_minutes() -> int:
     return current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"]
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=SALT)
-
-
-def _fingerprint(user: User) -> str:
-    """Part of a digest of the password hash: changes whenever the password does, and gives
-    nothing of the hash away (the token's payload is signed, not encrypted)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+def fingerprint(*parts: str) -> str:
+    """Part of a digest of what a link depends on (the password hash, say): it changes whenever
+    they do, and gives nothing of them away (a link's payload is signed, not encrypted)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:20]
 
 
 def make_token(user: User) -> str:
-    return _serializer().dumps([user.id, _fingerprint(user)])
+    return LINKS.make([user.id, fingerprint(user.password_hash)])
 
 
 def user_for_token(token: str, *, lock: bool = False) -> User:
-    """The active account a link was made for, or InvalidResetLink."""
+    """The active account a link was made for, or InvalidLink (saying how to get a new one)."""
     try:
-        user_id, fingerprint = _serializer().loads(token, max_age=max_age_minutes() * 60)
-    except SignatureExpired:
-        raise InvalidResetLink(InvalidResetLink.EXPIRED) from None
-    except (BadSignature, ValueError, TypeError):  # TypeError: a payload of another shape
-        raise InvalidResetLink(InvalidResetLink.INVALID) from None
-    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
-        raise InvalidResetLink(InvalidResetLink.INVALID)
+        user_id, seal = LINKS.read(token, (int, str))
+    except InvalidLink as error:
+        raise InvalidLink(error.message + AGAIN) from None
     user = db.session.get(User, user_id, with_for_update=lock)
-    if user is None or not user.active or not hmac.compare_digest(_fingerprint(user), fingerprint):
-        raise InvalidResetLink(InvalidResetLink.INVALID)
+    if (
+        user is None
+        or not user.active
+        or not hmac.compare_digest(fingerprint(user.password_hash), seal)
+    ):
+        raise InvalidLink(InvalidLink.INVALID + AGAIN)
     return user
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.services import password_reset
+from app.services import email_change, password_reset
 from app.timeutil import local_today
 from tests.factories import PASSWORD
 from tests.helpers import url_rules
@@ -101,6 +101,9 @@ APPOINTMENT = {"args": lambda w: {"appointment_id": w.appointment.id}}
 FREE_SLOT = {"args": lambda w: {"slot_id": w.free_slot.id}}
 FIRST_DOCTOR = {"args": lambda w: {"doctor_id": w.doctor.id}}
 RESET_LINK = {"args": lambda w: {"token": password_reset.make_token(w.patient.user)}}
+EMAIL_LINK = {
+    "args": lambda w: {"token": email_change.make_token(w.patient.user, "confirmed@example.com")}
+}
 
 ROWS = [
     # public pages
@@ -152,6 +155,17 @@ ROWS = [
         data=lambda w: {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
         changes=ACTORS,
     ),
+    # one's own sign-in email: asked for signed in, confirmed by whoever holds the link
+    Row("GET", "/auth/email", signed_in(200)),
+    Row(
+        "POST",
+        "/auth/email",
+        signed_in(302),
+        data=lambda w: {"new_email": "changed@example.com", "current_password": PASSWORD},
+        changes=SIGNED_IN,
+    ),
+    Row("GET", "/auth/email/confirm/<token>", everyone(200), **EMAIL_LINK),
+    Row("POST", "/auth/email/confirm/<token>", everyone(302), **EMAIL_LINK, changes=ACTORS),
     # Google Calendar (the matrix runs with Google configured against the loopback provider)
     Row("GET", "/auth/google/connect", only(DOCTORS + PATIENTS, 302)),
     Row("GET", "/auth/google/callback", only(DOCTORS + PATIENTS, 302), query="?code=c&state=s"),

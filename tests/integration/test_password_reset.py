@@ -14,6 +14,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent, OutboxMessage, User
 from app.services import password_reset
 from app.services.audit import AuditKind
+from app.services.signed_links import InvalidLink
 from app.timeutil import utcnow
 from tests.factories import PASSWORD
 from tests.integration.outbox_helpers import messages
@@ -344,7 +345,7 @@ def test_one_link_used_in_eight_tabs_at_once_sets_one_password(race_app, db, mak
                     password_reset.reset(token, f"passphrase number {i}")
                     _db.session.commit()
                     return f"set {i}"
-                except password_reset.InvalidResetLink:
+                except InvalidLink:
                     _db.session.rollback()
                     return "refused"
             finally:

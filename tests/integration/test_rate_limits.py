@@ -142,6 +142,29 @@ def test_reset_requests_are_limited_per_ip(limited, clock, db):
     assert ask_reset(limited, "192.0.2.50", "one.more@example.com").status_code == 302
 
 
+EMAIL_CHANGES_PER_USER = 10
+
+
+def test_email_change_links_are_limited_per_user(limited, make, login_as, clock):
+    """Each request mails a stranger's address: a script cannot use the form to spam."""
+    user = make.patient().user
+
+    def ask(client, n: int):
+        data = {"new_email": f"new{n}@example.com", "current_password": PASSWORD}
+        return client.post("/auth/email", data=data)
+
+    client = login_as(client_at(limited, "203.0.113.9"), user)
+    for n in range(EMAIL_CHANGES_PER_USER):
+        assert ask(client, n).headers["Location"] == "/patient/"
+    assert_limited(ask(client, 99))
+    elsewhere = login_as(client_at(limited, "203.0.113.10"), user)
+    assert_limited(ask(elsewhere, 98))  # per person, not per address
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    client = login_as(client_at(limited, "203.0.113.9"), user)  # idle timeout: a new session
+    assert ask(client, 100).headers["Location"] == "/patient/"
+
+
 BOOKING_POSTS = sorted(
     rule.rule
     for rule in url_rules()

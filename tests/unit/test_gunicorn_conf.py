@@ -92,7 +92,8 @@ def test_each_worker_listens_and_a_second_server_on_the_port_fails(tmp_path):
 
 
 def test_the_access_log_never_holds_a_reset_token(tmp_path):
-    """As the Procfile runs it (access log on): the page is logged, the token is not."""
+    """As the Procfile runs it (access log on): the page is logged, the token is not (a
+    password-reset link, an email-confirming one)."""
     port = free_port()
     server = gunicorn(tmp_path, port, "--access-logfile", "-")
     base = f"http://127.0.0.1:{port}"
@@ -104,12 +105,14 @@ def test_the_access_log_never_holds_a_reset_token(tmp_path):
             headers={"Referer": f"{base}/auth/password/reset/SeCrEt.ToKeN"},
             timeout=5,
         )
+        requests.get(f"{base}/auth/email/confirm/An.OtHeR.sEcReT", timeout=5)
         requests.get(f"{base}/auth/login", timeout=5)
     finally:
         server.terminate()
         server.wait(timeout=30)
     log = server.stdout.read()
 
-    assert "SeCrEt" not in log
+    assert "SeCrEt" not in log and "sEcReT" not in log
     assert log.count("/auth/password/reset/[token]") == 3  # two paths, one Referer
+    assert log.count("/auth/email/confirm/[token]") == 1
     assert '"GET /auth/login HTTP/1.1" 200' in log  # other pages are logged as they were

@@ -122,12 +122,21 @@ class ResetPasswordForm(FlaskForm):
     confirm_password = confirm_field("new_password", "Confirm new password")
 
 
-class ChangePasswordForm(ResetPasswordForm):
-    current_password = PasswordField(
+def current_password_field() -> PasswordField:
+    return PasswordField(
         "Current password",
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current_password = current_password_field()
+
+
+class NewEmailForm(FlaskForm):
+    new_email = email_field("New email")
+    current_password = current_password_field()
 
 
 class ForgotPasswordForm(FlaskForm):

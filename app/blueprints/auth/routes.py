@@ -7,6 +7,7 @@ from app.blueprints.auth.forms import (
     DoctorSignupForm,
     ForgotPasswordForm,
     LoginForm,
+    NewEmailForm,
     PatientSignupForm,
     ResetPasswordForm,
 )
@@ -14,8 +15,8 @@ from app.blueprints.main.routes import dashboard_url
 from app.extensions import db, limiter
 from app.forms_common import PASSWORD_HELP
 from app.models import Role
-from app.security import client_ip, is_safe_next
-from app.services import DomainError, accounts, password_reset
+from app.security import client_ip, is_safe_next, user_or_ip
+from app.services import DomainError, accounts, email_change, password_reset
 from app.views import form_status, show_domain_error
 from app.web_security import end_session, mark_session_started
 
@@ -188,3 +189,54 @@ def reset_password(token: str):
     return render_template(
         "auth/reset_password.html", form=form, email=user.email, password_help=PASSWORD_HELP
     ), form_status(form)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per hour", methods=["POST"], key_func=user_or_ip)
+def change_email():
+    """Ask to sign in with another address: nothing changes until a link sent to it is opened."""
+    form = NewEmailForm()
+    if form.validate_on_submit():
+        try:
+            email = email_change.request_change(
+                current_user._get_current_object(),
+                form.new_email.data,
+                form.current_password.data,
+                ip_address=client_ip(),
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "auth/email.html")
+        flash(
+            f"We have sent a link to {email}. Open it within {email_change.max_age_hours()} "
+            "hours to sign in with that address; until then nothing changes.",
+            "info",
+        )
+        return redirect(dashboard_url(current_user))
+    return render_template("auth/email.html", form=form), form_status(form)
+
+
+@bp.route("/email/confirm/<string(maxlength=600):token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def confirm_email(token: str):
+    """Opening the link shows what will change; the button makes the change (no change on GET).
+    It needs no sign-in: the link is proof of the new mailbox, and was sent only after the
+    account's password was given."""
+    try:
+        user, email = email_change.read(token)
+    except DomainError as error:
+        return render_template("auth/email_confirm.html", problem=error.message), 400
+    if request.method == "POST":
+        try:
+            email_change.confirm(token, ip_address=client_ip())
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            page = render_template("auth/email_confirm.html", problem=error.message)
+            return page, error.status_code
+        flash(f"You now sign in with {email}.", "success")
+        if current_user.is_authenticated:
+            return redirect(dashboard_url(current_user))
+        return redirect(url_for("auth.login"))
+    return render_template("auth/email_confirm.html", user=user, email=email)
