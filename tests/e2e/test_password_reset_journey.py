@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import PHONE, Journey, sign_in
+from tests.e2e.helpers import PHONE, Journey, sign_in, sign_out, use_menu
 from tests.factories import PASSWORD as OLD_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -45,3 +45,32 @@ def test_a_forgotten_password_is_reset_from_the_emailed_link(browse, make, mailb
     sign_in(page, "grace@example.com", NEW_PASSWORD)
     expect(page.get_by_role("alert").filter(has_text="Welcome back, Grace Hopper")).to_be_visible()
     mailbox.expect(("PASSWORD_CHANGED", "grace@example.com"))
+
+
+def test_a_new_sign_in_email_takes_effect_from_the_emailed_link(browse, make, mailbox):
+    journey = Journey("new-email")
+    make.patient(user__full_name="Grace Hopper", user__email="grace@example.com")
+    page = browse(PHONE)
+    sign_in(page, "grace@example.com", OLD_PASSWORD)
+
+    use_menu(page, "Profile")
+    page.get_by_role("link", name="change it").click()
+    page.get_by_label("New email").fill("grace@new.example.org")
+    page.get_by_label("Current password").fill(OLD_PASSWORD)
+    journey.checkpoint(page, "ask")
+    page.get_by_role("button", name="Send a confirmation link").click()
+    expect(page.get_by_role("alert").filter(has_text="We have sent a link")).to_be_visible()
+
+    mail = mailbox.expect(("EMAIL_CHANGE_CONFIRM", "grace@new.example.org"))
+    text = mail["EMAIL_CHANGE_CONFIRM", "grace@new.example.org"].get_body(("plain",)).get_content()
+    page.goto(re.search(r"https?://\S+/auth/email/confirm/\S+", text).group(0))
+    journey.checkpoint(page, "confirm")
+    page.get_by_role("button", name="Use grace@new.example.org").click()
+    expect(page.get_by_role("alert").filter(has_text="You now sign in with")).to_be_visible()
+
+    mailbox.expect(
+        ("EMAIL_CHANGED", "grace@example.com"), ("EMAIL_CHANGED", "grace@new.example.org")
+    )
+    sign_out(page)  # this browser stayed signed in; the new address signs in from now on
+    sign_in(page, "grace@new.example.org", OLD_PASSWORD)
+    expect(page.get_by_role("alert").filter(has_text="Welcome back, Grace Hopper")).to_be_visible()
