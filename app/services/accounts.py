@@ -197,12 +197,19 @@ def change_email(
     user_id: int, new_email: str, *, actor: User, ip_address: str | None = None
 ) -> User:
     """The front desk replaces an account's sign-in email (a patient who lost their mailbox, a
-    typo at sign-up), having checked who is calling. Both addresses are told and the audit trail
-    keeps both; the new one is free (the unique index has the last word on a race)."""
+    typo at sign-up), having checked who is calling."""
     user = _lock_user(user_id)
     email = normalise_email(new_email)
     if email == user.email:
         raise DomainError("That address is this account's email already.", field="email")
+    set_email(user, email, actor=actor, ip_address=ip_address)
+    return user
+
+
+def set_email(user: User, email: str, *, actor: User, ip_address: str | None = None) -> None:
+    """Give a locked account its new (normalised) sign-in email, unless another account has it:
+    the unique index has the last word on a race. Both addresses are told, and the audit trail
+    keeps both."""
     if find_by_email(email) is not None:
         raise EmailTaken()
     old = user.email
@@ -220,7 +227,6 @@ def change_email(
         new=email,
     )
     notifications.email_changed(user, old)
-    return user
 
 
 def deactivate(user_id: int, *, actor: User, ip_address: str | None = None) -> User:

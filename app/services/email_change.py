@@ -9,16 +9,14 @@ import hmac
 import secrets
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import User
 from app.services import Conflict, DomainError, notifications
-from app.services.accounts import EmailTaken, find_by_email, normalise_email
+from app.services.accounts import EmailTaken, find_by_email, normalise_email, set_email
 from app.services.audit import AuditKind, record
-from app.services.password_reset import fingerprint
 from app.services.passwords import verify_password
-from app.services.signed_links import InvalidLink, SignedLink
+from app.services.signed_links import InvalidLink, SignedLink, fingerprint
 
 LINKS = SignedLink("hms.email-change", lambda: max_age_hours() * 3600)
 
@@ -72,21 +70,8 @@ def read(token: str, *, lock: bool = False) -> tuple[User, str]:
 def confirm(token: str, *, ip_address: str | None = None) -> User:
     """Make the new address the account's sign-in email; both addresses are told."""
     user, email = read(token, lock=True)
-    if find_by_email(email) is not None:  # someone signed up with it since the link was sent
-        raise Conflict(EmailTaken().message)
-    old = user.email
-    user.email = email
     try:
-        db.session.flush()
-    except IntegrityError:
-        raise Conflict(EmailTaken().message) from None
-    record(
-        AuditKind.ACCOUNT_EMAIL_CHANGED,
-        actor=user,
-        target=user,
-        ip_address=ip_address,
-        old=old,
-        new=email,
-    )
-    notifications.email_changed(user, old)
+        set_email(user, email, actor=user, ip_address=ip_address)
+    except EmailTaken as error:  # someone signed up with it since the link was sent
+        raise Conflict(error.message) from None
     return user

@@ -10,7 +10,6 @@ Whoever asks, the answer is the same: a link goes out only to an active account'
 the page never says whether there was one.
 """
 
-import hashlib
 import hmac
 import secrets
 
@@ -22,7 +21,7 @@ from app.services import Conflict, NotFound, notifications
 from app.services.accounts import find_by_email, normalise_email
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password
-from app.services.signed_links import InvalidLink, SignedLink
+from app.services.signed_links import InvalidLink, SignedLink, fingerprint
 
 SALT = "hms.password-reset"
 LINKS = SignedLink(SALT, lambda: max_age_minutes() * 60)
@@ -31,12 +30,6 @@ AGAIN = " Enter your email below and we will send a new one."
 
 def max_age_minutes() -> int:
     return current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"]
-
-
-def fingerprint(*parts: str) -> str:
-    """Part of a digest of what a link depends on (the password hash, say): it changes whenever
-    they do, and gives nothing of them away (a link's payload is signed, not encrypted)."""
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:20]
 
 
 def make_token(user: User) -> str:

@@ -2,10 +2,19 @@
 (itsdangerous, as Flask signs its sessions). Nothing is stored, so any app server can check one;
 each kind of link has its own salt, so one kind can never pass for another."""
 
+import hashlib
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.services import DomainError
+
+
+def fingerprint(*parts: str) -> str:
+    """Part of a digest of what a link depends on (a password hash, an address): it changes
+    whenever they do, so the link ends with them, and gives nothing of them away (a link's
+    payload is signed, not encrypted)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:20]
 
 
 class InvalidLink(DomainError):
