@@ -21,7 +21,6 @@ from app.views import (
     ID,
     abort_with,
     back_url,
-    form_status,
     page_arg,
     profile_page,
     show_domain_error,
@@ -63,59 +62,54 @@ def _availability_page(doctor: DoctorProfile, posted: str | None = None, **forms
     return {**blank, **forms, "slots": slots, "posted": posted}
 
 
-@bp.route("/availability", methods=["GET", "POST"])
-def availability():
+def _availability_form(form, posted: str, act):
+    """One of the availability page's forms ("slot", "weekly", "clear"): a valid one runs
+    `act(doctor, form)`, which returns the (message, category) to flash, and comes back to the
+    page; otherwise the page is shown again with the form's errors next to its fields."""
     doctor = _me()
-    form = SlotForm()
+    context = partial(_availability_page, doctor, posted, **{f"{posted}_form": form})
     if form.validate_on_submit():
         try:
-            availability_service.create_slot(
-                doctor,
-                form.date.data,
-                form.start_time.data,
-                form.end_time.data,
-                actor=current_user,
-            )
+            message, category = act(doctor, form)
             db.session.commit()
         except DomainError as error:
-            return show_domain_error(
-                error, form, AVAILABILITY, **_availability_page(doctor, "slot", slot_form=form)
-            )
-        flash("Slot published.", "success")
+            return show_domain_error(error, form, AVAILABILITY, **context())
+        flash(message, category)
         return redirect(url_for(".availability"))
-    context = _availability_page(doctor, "slot" if form.errors else None, slot_form=form)
-    return render_template(AVAILABILITY, **context), form_status(form)
+    return render_template(AVAILABILITY, **context()), 400
+
+
+@bp.route("/availability", methods=["GET", "POST"])
+def availability():
+    if request.method == "GET":
+        return render_template(AVAILABILITY, **_availability_page(_me()))
+
+    def publish(doctor, form):
+        availability_service.create_slot(
+            doctor, form.date.data, form.start_time.data, form.end_time.data, actor=current_user
+        )
+        return "Slot published.", "success"
+
+    return _availability_form(SlotForm(), "slot", publish)
 
 
 @bp.post("/availability/weekly")
 def availability_weekly():
-    doctor = _me()
-    form = WeeklyForm()
-    if form.validate_on_submit():
-        try:
-            result = availability_service.create_weekly(
-                doctor,
-                start_date=form.start_date.data,
-                end_date=form.end_date.data,
-                weekdays=form.weekdays.data,
-                day_start=form.day_start.data,
-                day_end=form.day_end.data,
-                slot_minutes=form.slot_minutes.data,
-                actor=current_user,
-            )
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(
-                error, form, AVAILABILITY, **_availability_page(doctor, "weekly", weekly_form=form)
-            )
-        flash(
-            f"Created {result.created} slots, skipped {result.skipped} "
-            "(overlapping or in the past).",
-            "success",
+    def fill(doctor, form):
+        result = availability_service.create_weekly(
+            doctor,
+            start_date=form.start_date.data,
+            end_date=form.end_date.data,
+            weekdays=form.weekdays.data,
+            day_start=form.day_start.data,
+            day_end=form.day_end.data,
+            slot_minutes=form.slot_minutes.data,
+            actor=current_user,
         )
-        return redirect(url_for(".availability"))
-    context = _availability_page(doctor, "weekly", weekly_form=form)
-    return render_template(AVAILABILITY, **context), 400
+        created = f"Created {result.created} slots, skipped {result.skipped}"
+        return f"{created} (overlapping or in the past).", "success"
+
+    return _availability_form(WeeklyForm(), "weekly", fill)
 
 
 def _cleared(result: availability_service.ClearResult) -> str:
@@ -137,25 +131,14 @@ def _cleared(result: availability_service.ClearResult) -> str:
 @bp.post("/availability/clear")
 def clear_availability():
     """Time off: the open slots of a run of days go in one step; booked ones stay."""
-    doctor = _me()
-    form = ClearSlotsForm()
-    if form.validate_on_submit():
-        try:
-            result = availability_service.clear_open_slots(
-                doctor,
-                first_day=form.first_day.data,
-                last_day=form.last_day.data,
-                actor=current_user,
-            )
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(
-                error, form, AVAILABILITY, **_availability_page(doctor, "clear", clear_form=form)
-            )
-        flash(_cleared(result), "success" if result.removed else "info")
-        return redirect(url_for(".availability"))
-    context = _availability_page(doctor, "clear", clear_form=form)
-    return render_template(AVAILABILITY, **context), 400
+
+    def clear(doctor, form):
+        result = availability_service.clear_open_slots(
+            doctor, first_day=form.first_day.data, last_day=form.last_day.data, actor=current_user
+        )
+        return _cleared(result), "success" if result.removed else "info"
+
+    return _availability_form(ClearSlotsForm(), "clear", clear)
 
 
 @bp.post(f"/availability/<{ID}:slot_id>/delete")
