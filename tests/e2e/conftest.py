@@ -144,6 +144,9 @@ def _server_env(database_url: str, email_url: str, base_url: str) -> dict[str, s
         EMAIL_SERVICE_URL=email_url,
         EMAIL_SERVICE_SECRET=EMAIL_SECRET,
         RATELIMIT_ENABLED="false",
+        # One server serves every journey, each with its own doctors: the directory's filter
+        # and totals must not be the previous journey's (in production they lag a minute).
+        DIRECTORY_CACHE_SECONDS="0",
         CLINIC_TIMEZONE="UTC",
         PUBLIC_BASE_URL=base_url,
         LOG_LEVEL="WARNING",
