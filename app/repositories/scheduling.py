@@ -247,6 +247,23 @@ def lock_doctor_slots_starting(
     )
 
 
+def booked_appointment_ids(doctor_id: int, start: datetime, end: datetime) -> list[int]:
+    """The doctor's booked appointments starting in [start, end), in id order (as they are then
+    locked one by one: the order every appointment lock follows)."""
+    return list(
+        db.session.scalars(
+            select(Appointment.id)
+            .where(
+                Appointment.doctor_id == doctor_id,
+                Appointment.status == AppointmentStatus.BOOKED,
+                Appointment.start_at >= start,
+                Appointment.start_at < end,
+            )
+            .order_by(Appointment.id)
+        )
+    )
+
+
 def booked_slot_ids(slot_ids: list[int]) -> set[int]:
     """Which of these slots hold an active appointment, in one query."""
     if not slot_ids:

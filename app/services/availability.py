@@ -11,9 +11,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import AvailabilitySlot, DoctorProfile, User
+from app.models import AppointmentStatus, AvailabilitySlot, DoctorProfile, User
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound
+from app.services import Conflict, DomainError, NotFound, booking
 from app.services.audit import AuditKind, record
 from app.timeutil import (
     NonexistentLocalTime,
@@ -34,6 +34,7 @@ MAX_DAYS_AHEAD = 366  # how far ahead a doctor may publish; also keeps dates far
 class ClearResult:
     removed: int
     kept_booked: int  # booked slots in the period: their appointments stand until cancelled
+    cancelled: int = 0  # appointments cancelled first, when asked to (their slots then go too)
 
 
 @dataclass(frozen=True)
@@ -215,12 +216,16 @@ def clear_open_slots(
     last_day: date,
     actor: User,
     now: datetime | None = None,
+    cancel_booked: bool = False,
 ) -> ClearResult:
     """Time off: delete the doctor's open slots on these days (clinic dates, inclusive) that
-    have not started. Booked ones stay: cancelling tells a patient, so it is done one by one.
+    have not started. Booked ones stay, unless `cancel_booked`: then their appointments are
+    cancelled first, each as the doctor would one by one (the patient is emailed, the calendar
+    event and the reminder withdrawn), but no waitlist is offered a slot about to go.
 
-    The slots are locked first, so a booking under way either finishes before (its slot then
-    counts as booked and stays) or finds its slot gone afterwards (409).
+    Appointments are locked before slots, as a reschedule does, so the two cannot deadlock. The
+    slots are locked before they are looked at, so a booking under way either finishes before
+    (its slot then counts as booked and stays) or finds its slot gone afterwards (409).
     """
     now = now or utcnow()
     if last_day < first_day:
@@ -230,20 +235,30 @@ def clear_open_slots(
         raise DomainError("Those days have already passed.", field="last_day")
     start = max(local_day_bounds(first_day)[0], now)
     end = local_day_bounds(last_day)[1]
+    cancelled = 0
+    if cancel_booked:
+        for appointment_id in repo.booked_appointment_ids(doctor.id, start, end):
+            appointment = repo.lock_appointment(appointment_id)
+            still_there = start <= appointment.start_at < end
+            if appointment.status != AppointmentStatus.BOOKED or not still_there:
+                continue  # moved or cancelled by the patient a moment ago: theirs to keep
+            booking.cancel(appointment_id, actor=actor, now=now, offer_to_waitlist=False)
+            cancelled += 1
     slots = repo.lock_doctor_slots_starting(doctor.id, start, end)
     booked = repo.booked_slot_ids([slot.id for slot in slots])
     removed = [slot for slot in slots if slot.id not in booked]
     for slot in removed:
         db.session.delete(slot)
     db.session.flush()
-    if removed:
+    if removed or cancelled:
         record(
             AuditKind.SLOTS_CLEARED,
             actor=actor,
             target=doctor,
             removed=len(removed),
             kept_booked=len(booked),
+            cancelled=cancelled,
             first_day=first_day.isoformat(),
             last_day=last_day.isoformat(),
         )
-    return ClearResult(removed=len(removed), kept_booked=len(booked))
+    return ClearResult(removed=len(removed), kept_booked=len(booked), cancelled=cancelled)

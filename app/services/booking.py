@@ -168,8 +168,15 @@ def cancel_refusal(appointment: Appointment, actor: User, now: datetime) -> str 
     return None
 
 
-def cancel(appointment_id: int, *, actor: User, now: datetime | None = None) -> Appointment:
-    """Cancel an upcoming appointment; it is kept for history and its slot opens again."""
+def cancel(
+    appointment_id: int,
+    *,
+    actor: User,
+    now: datetime | None = None,
+    offer_to_waitlist: bool = True,
+) -> Appointment:
+    """Cancel an upcoming appointment; it is kept for history and its slot opens again (and the
+    day's waitlist hears of it, unless the slot is about to go too: a doctor's time off)."""
     now = now or utcnow()
     appointment = repo.lock_appointment(appointment_id)
     if appointment is None or not can_manage(appointment, actor):
@@ -191,7 +198,7 @@ def cancel(appointment_id: int, *, actor: User, now: datetime | None = None) -> 
     )
     notifications.appointment_cancelled(appointment, actor)
     reminders.withdraw(appointment, "cancelled")
-    if appointment.slot_id is not None:
+    if offer_to_waitlist and appointment.slot_id is not None:
         slot = db.session.get(AvailabilitySlot, appointment.slot_id)
         if slot is not None:
             waitlist.slot_freed(slot, now)

@@ -79,7 +79,8 @@ def test_doctor_signs_up_fills_profile_publishes_weekly_slots_and_takes_a_day_of
     expect(page.get_by_role("alert").filter(has_text="Removed 3 open slots.")).to_be_visible()
     day_off = days[1].isoformat()
     assert questions == [
-        f"Remove every open slot from {day_off} to {day_off}? Booked appointments stay."
+        f"Clear your slots from {day_off} to {day_off}? Booked appointments stay unless you "
+        "ticked the box to cancel them."
     ]
     expect(rows.filter(has_text=days[1].strftime("%a %d %b %Y"))).to_have_count(0)
     expect(rows.filter(has_text="Open")).to_have_count(3)

@@ -8,10 +8,20 @@ import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.models import Appointment, AuditEvent, AvailabilitySlot, DoctorProfile, PatientProfile
+from app.models import (
+    Appointment,
+    AuditEvent,
+    AvailabilitySlot,
+    DoctorProfile,
+    PatientProfile,
+    User,
+    WaitlistEntry,
+)
 from app.services import DomainError, availability, booking
+from app.services.reschedule import reschedule
 from app.timeutil import local_today
 from tests.helpers import text_of
+from tests.integration.outbox_helpers import messages
 from tests.integration.races import run_together
 
 CLEAR = "/doctor/availability/clear"
@@ -62,6 +72,7 @@ def test_open_slots_on_those_days_go_and_bookings_stay(client, db, doctor, make)
     assert event.details == {
         "removed": 4,
         "kept_booked": 1,
+        "cancelled": 0,
         "first_day": iso(3),
         "last_day": iso(5),
     }
@@ -139,6 +150,104 @@ def test_the_page_offers_it_with_its_own_field_names(client, db, doctor):
     assert 'name="first_day"' in html and 'name="last_day"' in html
     assert html.count('id="start_date"') == 1  # the weekly form's, not repeated
     assert "data-confirm=" in html.split(f'action="{CLEAR}"')[1].split(">")[0]
+
+
+def test_a_sick_day_cancels_the_booked_appointments_too_when_asked(client, db, doctor, make):
+    grace = make.patient(user__email="grace@example.com")
+    alan = make.patient(user__email="alan@example.com")
+    cancelled = [
+        make.appointment(slot=make.slot(doctor=doctor, start_at=at(3, h)), patient=p)
+        for h, p in ((9, grace), (10, alan))
+    ]
+    elsewhere = make.appointment(slot=make.slot(doctor=doctor, start_at=at(4, 9)), patient=grace)
+    make.slot(doctor=doctor, start_at=at(3, 11))
+    db.session.add(WaitlistEntry(patient=make.patient(), doctor=doctor, day=at(3, 0).date()))
+    db.session.commit()
+
+    response = client.post(
+        CLEAR, data={"first_day": iso(3), "last_day": iso(3), "cancel_booked": "y"}
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [db.session.get(Appointment, a.id).status for a in cancelled] == ["cancelled"] * 2
+    assert db.session.get(Appointment, elsewhere.id).status == "booked"
+    assert slot_starts(db, doctor) == [at(4, 9)]
+    told = {(m.payload["action"], m.payload["to"]) for m in messages(db)}
+    assert {
+        ("BOOKING_CANCELLED", "grace@example.com"),
+        ("BOOKING_CANCELLED", "alan@example.com"),
+    } <= told
+    assert not any(action == "WAITLIST_SLOT_OPEN" for action, _ in told)  # the slots are gone
+    page = text_of(client.get("/doctor/availability"))
+    assert "Removed 3 open slots. Cancelled 2 booked appointments first" in page
+    kinds = db.session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)).all()
+    assert kinds == ["appointment.cancelled", "appointment.cancelled", "slot.cleared"]
+
+
+def test_a_started_appointment_is_not_cancelled_by_time_off_today(client, db, doctor, make):
+    started = make.appointment(slot=make.slot(doctor=doctor, start_at=at(3, 10)))
+    with time_machine.travel(at(3, 10, 15), tick=False):
+        response = client.post(
+            CLEAR, data={"first_day": iso(3), "last_day": iso(3), "cancel_booked": "y"}
+        )
+
+    assert response.status_code == 302
+    assert db.session.get(Appointment, started.id).status == "booked"
+
+
+@pytest.mark.postgres
+def test_time_off_and_patients_moving_out_of_it_at_once_never_deadlock(race_app, db, make):
+    """A reschedule locks its appointment, then the slots; time off locks the appointments,
+    then the slots. Locked the other way round, a patient moving out of the day off and the
+    doctor clearing it would each hold what the other waits for."""
+    doctor = make.doctor()
+    doctor_id = doctor.id
+    moves = []
+    for n in range(6):
+        patient = make.patient()
+        appointment = make.appointment(
+            slot=make.slot(doctor=doctor, start_at=at(3, 9 + n)), patient=patient
+        )
+        target = make.slot(doctor=doctor, start_at=at(5, 9 + n))  # out of the day off
+        moves.append((appointment.id, patient.user.id, target.id))
+    day = local_today() + timedelta(days=3)
+
+    def attempt(i: int, barrier: threading.Barrier) -> str:
+        with race_app.app_context():
+            try:
+                if i == len(moves):
+                    me = _db.session.get(DoctorProfile, doctor_id)
+                    user = me.user
+                    barrier.wait()
+                    result = availability.clear_open_slots(
+                        me, first_day=day, last_day=day, actor=user, cancel_booked=True
+                    )
+                    _db.session.commit()
+                    return f"cancelled {result.cancelled}"
+                appointment_id, user_id, slot_id = moves[i]
+                user = _db.session.get(User, user_id)
+                barrier.wait()
+                try:
+                    reschedule(appointment_id, slot_id, actor=user)
+                    _db.session.commit()
+                    return "moved"
+                except DomainError:
+                    _db.session.rollback()
+                    return "refused"
+            finally:
+                _db.session.remove()
+
+    results = run_together(len(moves) + 1, attempt)
+
+    db.session.expire_all()
+    statuses = [db.session.get(Appointment, a).status for a, _, _ in moves]
+    moved = results[:-1].count("moved")
+    assert results[-1] == f"cancelled {len(moves) - moved}", results
+    assert statuses.count("booked") == moved and statuses.count("cancelled") == len(moves) - moved
+    assert [r for r in results[:-1] if r not in ("moved", "refused")] == []
+    booked = [db.session.get(Appointment, a) for a, _, _ in moves]
+    assert all(a.start_at >= at(5, 0) for a in booked if a.status == "booked")
 
 
 @pytest.mark.postgres

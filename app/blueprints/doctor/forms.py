@@ -2,6 +2,7 @@ from datetime import time, timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     SelectChoice,
     SelectMultipleField,
@@ -98,6 +99,9 @@ class ClearSlotsForm(FlaskForm):
 
     first_day = date_field("First day")
     last_day = date_field("Last day (inclusive)")
+    cancel_booked = BooleanField(
+        "Also cancel my booked appointments on those days (each patient is emailed)"
+    )
 
 
 class DoctorProfileForm(FlaskForm):

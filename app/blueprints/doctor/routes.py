@@ -118,6 +118,12 @@ def _cleared(result: availability_service.ClearResult) -> str:
         if result.removed
         else "There were no open slots to remove on those days."
     )
+    if result.cancelled:
+        n = result.cancelled
+        removed += (
+            f" Cancelled {n} booked appointment{'s' if n != 1 else ''} first; "
+            f"{'each patient has' if n != 1 else 'the patient has'} been emailed."
+        )
     if not result.kept_booked:
         return removed
     kept = result.kept_booked
@@ -134,9 +140,13 @@ def clear_availability():
 
     def clear(doctor, form):
         result = availability_service.clear_open_slots(
-            doctor, first_day=form.first_day.data, last_day=form.last_day.data, actor=current_user
+            doctor,
+            first_day=form.first_day.data,
+            last_day=form.last_day.data,
+            actor=current_user,
+            cancel_booked=form.cancel_booked.data,
         )
-        return _cleared(result), "success" if result.removed else "info"
+        return _cleared(result), "success" if result.removed or result.cancelled else "info"
 
     return _availability_form(ClearSlotsForm(), "clear", clear)
 
