@@ -17,8 +17,8 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import User
-from app.services import Conflict, NotFound, notifications
-from app.services.accounts import find_by_email, normalise_email
+from app.services import Conflict, notifications
+from app.services.accounts import account, find_by_email, normalise_email
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password
 from app.services.signed_links import InvalidLink, SignedLink, fingerprint
@@ -80,9 +80,7 @@ def request_reset(email: str, *, ip_address: str | None = None) -> None:
 
 def send_link_for(user_id: int, *, actor: User, ip_address: str | None = None) -> User:
     """The front desk sends a link to an account's own address (it never learns the password)."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("That account does not exist.")
+    user = account(user_id)
     if not user.active:
         raise Conflict(f"{user.email} is deactivated: reactivate it before sending a reset link.")
     _send_link(user)
