@@ -33,6 +33,9 @@ MAX_NOTES = 1000
 SLOT_TAKEN = "Sorry, this slot was just taken by someone else."
 SLOT_GONE = "This slot no longer exists. Please choose another one."
 ALREADY_YOURS = "You have already booked this slot: it is in your appointments."
+ALREADY_THEIRS = "This patient has already booked this slot."
+CLASH = "You already have an appointment at that time."
+CLASH_THEIRS = "This patient already has an appointment at that time."
 DOCTOR_UNAVAILABLE = "This doctor is not taking bookings at the moment."
 
 
@@ -96,14 +99,14 @@ def book(
     holder = repo.slot_holder(slot.id)
     if holder is not None:
         if holder == patient.id:  # a second click on "Confirm", say
-            raise Conflict(ALREADY_YOURS)
+            raise Conflict(ALREADY_YOURS if actor.id == patient.user_id else ALREADY_THEIRS)
         log.info("slot %s already taken; patient %s refused", slot.id, patient.id)
         raise SlotTaken()
 
     repo.lock_patient(patient.id)
     clash = repo.patient_overlap(patient.id, slot.start_at, slot.end_at)
     if clash is not None:
-        raise Conflict("You already have an appointment at that time.")
+        raise Conflict(CLASH if actor.id == patient.user_id else CLASH_THEIRS)
 
     appointment = Appointment(
         slot_id=slot.id,

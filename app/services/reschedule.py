@@ -63,7 +63,8 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
         appointment.patient_id, new_slot.start_at, new_slot.end_at, exclude_id=appointment.id
     )
     if clash is not None:
-        raise Conflict("You already have another appointment at that time.")
+        whose = "You already have" if actor.role == Role.PATIENT else "The patient already has"
+        raise Conflict(f"{whose} another appointment at that time.")
 
     old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None
     old_start = appointment.start_at

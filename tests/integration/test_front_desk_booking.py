@@ -123,7 +123,7 @@ def test_the_booking_rules_hold_for_the_desk_too(client, desk, caller, cardiolog
     inside_notice = book(client, caller, cardiologist, too_soon.id)
 
     assert overlapping.status_code == inside_notice.status_code == 409
-    assert "already have an appointment at that time" in text_of(overlapping)
+    assert "This patient already has an appointment at that time." in text_of(overlapping)
     assert "notice" in text_of(inside_notice)
 
 
@@ -172,3 +172,31 @@ def test_the_times_page_costs_the_same_for_few_or_many_slots(
         make.slot(doctor=cardiologist, start_at=start_in(3 + n // 8, 8 + n % 8))
 
     assert queries_for(client, db, url) == few <= 6
+
+
+def test_the_desk_reads_about_the_patient_not_about_itself(
+    client, desk, caller, cardiologist, make
+):
+    slot = make.slot(doctor=cardiologist, start_at=start_in(2, 9))
+    assert book(client, caller, cardiologist, slot.id).status_code == 302
+
+    again = book(client, caller, cardiologist, slot.id)
+
+    assert again.status_code == 409
+    assert "This patient has already booked this slot." in text_of(again)
+    assert "You have" not in text_of(again)
+
+
+def test_a_move_by_the_desk_names_the_patient_in_a_clash(client, desk, caller, cardiologist, make):
+    appointment = make.appointment(
+        patient=caller, slot=make.slot(doctor=cardiologist, start_at=start_in(2, 9))
+    )
+    make.appointment(patient=caller, slot=make.slot(start_at=start_in(3, 9)))  # elsewhere
+    clash = make.slot(doctor=cardiologist, start_at=start_in(3, 9))
+
+    response = client.post(
+        f"/booking/appointments/{appointment.id}/reschedule", data={"slot_id": str(clash.id)}
+    )
+
+    assert response.status_code == 409
+    assert "The patient already has another appointment at that time." in text_of(response)
