@@ -13,13 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import AppointmentStatus, AvailabilitySlot, DoctorProfile, User
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound, booking
+from app.services import Conflict, DomainError, NotFound, booking, waitlist
 from app.services.audit import AuditKind, record
 from app.timeutil import (
     NonexistentLocalTime,
     clinic_zone,
     local_day_bounds,
     local_to_utc,
+    to_local,
     utcnow,
 )
 
@@ -99,6 +100,7 @@ def create_slot(
     except IntegrityError:
         raise Conflict("You already have a slot starting at that time.") from None
     record(AuditKind.SLOT_CREATED, actor=actor, target=slot, start=start.isoformat())
+    waitlist.slot_freed(slot, now)  # a place on a day someone is waiting for
     return slot
 
 
@@ -185,6 +187,12 @@ def create_weekly(
         created.append(AvailabilitySlot(doctor_id=doctor.id, start_at=start, end_at=end))
     db.session.add_all(created)
     db.session.flush()
+    # Whoever waits for one of these days hears once, of its first new slot, not once a slot.
+    first_of_day: dict[date, AvailabilitySlot] = {}
+    for slot in created:
+        first_of_day.setdefault(to_local(slot.start_at).date(), slot)
+    for slot in first_of_day.values():
+        waitlist.slot_freed(slot, now)
     record(
         AuditKind.SLOTS_CREATED_WEEKLY,
         actor=actor,

@@ -1,4 +1,5 @@
-"""The waitlist: patients queue for a full day with a doctor and hear when a place frees up.
+"""The waitlist: patients queue for a full day with a doctor and hear when a place frees up
+(a cancellation, a move) or the doctor publishes one.
 
 Being told is not a reservation: the first to book wins, through the normal booking race.
 """

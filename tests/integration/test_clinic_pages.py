@@ -267,3 +267,60 @@ def test_outcome_rules_over_http(client, db, make, login_as, visit):
     login_as(client, make.patient().user)
     assert client.post(url, data={"status": "completed"}).status_code == 403
     assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.BOOKED
+
+
+def _waiting(db, make, doctor, day):
+    """Two patients waiting for `day` with `doctor`, and one for the day after."""
+    people = [make.patient() for _ in range(3)]
+    for patient, waits_for in zip(people, (day, day, day + timedelta(days=1)), strict=True):
+        db.session.add(WaitlistEntry(patient=patient, doctor=doctor, day=waits_for))
+    db.session.commit()
+    return people
+
+
+def _waitlist_notices(db) -> list[dict]:
+    db.session.expire_all()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    return [m.payload for m in rows if m.payload["action"] == "WAITLIST_SLOT_OPEN"]
+
+
+def test_a_slot_published_on_a_waited_for_day_tells_its_waitlist(client, db, make, login_as):
+    doctor = make.doctor()
+    day = (utcnow() + timedelta(days=4)).date()  # the suite's clinic runs on UTC
+    first, second, other_day = _waiting(db, make, doctor, day)
+    login_as(client, doctor.user)
+
+    response = client.post(
+        "/doctor/availability",
+        data={"date": day.isoformat(), "start_time": "15:00", "end_time": "15:30"},
+    )
+
+    assert response.status_code == 302
+    notices = _waitlist_notices(db)
+    assert sorted(n["to"] for n in notices) == sorted([first.user.email, second.user.email])
+    assert all(n["data"]["start_display"].endswith(", 15:00 (UTC)") for n in notices)
+
+
+def test_a_weekly_template_tells_each_waitlist_once_a_day(client, db, make, login_as):
+    doctor = make.doctor()
+    day = (utcnow() + timedelta(days=4)).date()
+    first, second, other_day = _waiting(db, make, doctor, day)
+    login_as(client, doctor.user)
+
+    client.post(
+        "/doctor/availability/weekly",
+        data={
+            "start_date": day.isoformat(),
+            "end_date": (day + timedelta(days=1)).isoformat(),
+            "weekdays": [str(d) for d in range(7)],
+            "day_start": "09:00",
+            "day_end": "11:00",
+            "slot_minutes": "30",
+        },
+    )
+
+    notices = _waitlist_notices(db)  # 4 new slots a day: one notice per person waiting
+    assert sorted(n["to"] for n in notices) == sorted(
+        [first.user.email, second.user.email, other_day.user.email]
+    )
+    assert all(n["data"]["start_display"].endswith(", 09:00 (UTC)") for n in notices)  # the first
