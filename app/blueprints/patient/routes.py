@@ -126,7 +126,8 @@ def join_waitlist(doctor_id: int):
         return render_doctor(doctor_id, form, error.status_code)
     flash(
         f"You are on the waitlist for {form.date.data.strftime('%A %d %B')}. "
-        "We will email you if a place frees up; the first to book it gets it.",
+        "We will email you if a place frees up or the doctor adds one; the first to book it "
+        "gets it.",
         "success",
     )
     return redirect(url_for(".doctor_detail", doctor_id=doctor_id))
