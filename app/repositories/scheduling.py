@@ -264,6 +264,43 @@ def booked_appointment_ids(doctor_id: int, start: datetime, end: datetime) -> li
     )
 
 
+def _not_started_booked(now: datetime, doctor_id: int | None, patient_id: int | None) -> list:
+    party = (
+        Appointment.doctor_id == doctor_id
+        if doctor_id is not None
+        else Appointment.patient_id == patient_id
+    )
+    return [party, Appointment.status == AppointmentStatus.BOOKED, Appointment.start_at > now]
+
+
+def not_started_booked(
+    *, now: datetime, limit: int, doctor_id: int | None = None, patient_id: int | None = None
+) -> tuple[int, list[Appointment]]:
+    """How many booked appointments of a doctor or of a patient have not started, and the first
+    `limit` of them with the other party: what deactivating the account would leave standing."""
+    conditions = _not_started_booked(now, doctor_id, patient_id)
+    total = db.session.scalar(select(func.count(Appointment.id)).where(*conditions))
+    if not total or not limit:
+        return total, []
+    first = db.session.scalars(
+        _appointments_of(doctor_id, patient_id)
+        .where(*conditions)
+        .order_by(Appointment.start_at, Appointment.id)
+        .limit(limit)
+    )
+    return total, list(first)
+
+
+def not_started_booked_ids(
+    *, now: datetime, doctor_id: int | None = None, patient_id: int | None = None
+) -> list[int]:
+    """Their ids, in id order: the order every appointment lock follows."""
+    conditions = _not_started_booked(now, doctor_id, patient_id)
+    return list(
+        db.session.scalars(select(Appointment.id).where(*conditions).order_by(Appointment.id))
+    )
+
+
 def booked_slot_ids(slot_ids: list[int]) -> set[int]:
     """Which of these slots hold an active appointment, in one query."""
     if not slot_ids:

@@ -1,14 +1,15 @@
 """Accounts: sign-up, sign-in, password changes, and switching accounts off and on."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import DoctorProfile, PatientProfile, Role, User
-from app.services import Conflict, DomainError, NotFound, notifications
+from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, Role, User
+from app.repositories import scheduling as repo
+from app.services import Conflict, DomainError, NotFound, booking, notifications
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.timeutil import utcnow
@@ -229,20 +230,93 @@ def set_email(user: User, email: str, *, actor: User, ip_address: str | None = N
     notifications.email_changed(user, old)
 
 
-def deactivate(user_id: int, *, actor: User, ip_address: str | None = None) -> User:
+@dataclass(frozen=True)
+class StillBooked:
+    """The booked appointments an account has ahead: how many, and the first few."""
+
+    total: int
+    first: list[Appointment]
+
+
+PREVIEW = 5
+
+
+def still_booked(user: User, now: datetime | None = None) -> StillBooked:
+    """What deactivating `user` would leave standing: their booked appointments, as doctor or
+    patient, that have not started. An admin has none."""
+    party = _party(user)
+    if party is None:
+        return StillBooked(0, [])
+    total, first = repo.not_started_booked(now=now or utcnow(), limit=PREVIEW, **party)
+    return StillBooked(total, first)
+
+
+def _party(user: User) -> dict | None:
+    if user.role == Role.DOCTOR and user.doctor_profile is not None:
+        return {"doctor_id": user.doctor_profile.id}
+    if user.role == Role.PATIENT and user.patient_profile is not None:
+        return {"patient_id": user.patient_profile.id}
+    return None
+
+
+def deactivation_refusal(user: User, actor: User) -> str | None:
+    if user.id == actor.id:
+        return "You cannot deactivate your own account."
+    if not user.active:
+        return f"{user.email} is already deactivated."
+    return None
+
+
+@dataclass(frozen=True)
+class Deactivated:
+    user: User
+    cancelled: int  # upcoming appointments cancelled with the account
+    still_booked: int  # and those left standing
+
+
+def deactivate(
+    user_id: int,
+    *,
+    actor: User,
+    ip_address: str | None = None,
+    cancel_upcoming: bool = False,
+    now: datetime | None = None,
+) -> Deactivated:
     """Switch an account off: it cannot sign in, and its open sessions end at their next request.
+
+    Its booked appointments ahead stand (a doctor away for a while keeps their patients) unless
+    `cancel_upcoming`: then each is cancelled as the admin would one by one, both sides emailed.
+    A patient's freed slot goes to the day's waitlist; a departing doctor's does not, since no
+    one can book it. A booking committed in the very instant of the switch can still land; the
+    admin's appointment list shows it.
 
     An admin cannot switch themselves off, so the console always keeps someone able to undo it.
     """
+    now = now or utcnow()
     user = _lock_user(user_id)
-    if user.id == actor.id:
-        raise Conflict("You cannot deactivate your own account.")
-    if not user.active:
-        raise Conflict(f"{user.email} is already deactivated.")
+    refusal = deactivation_refusal(user, actor)
+    if refusal is not None:
+        raise Conflict(refusal)
     user.active = False
     user.session_version += 1
-    record(AuditKind.ACCOUNT_DEACTIVATED, actor=actor, target=user, ip_address=ip_address)
-    return user
+    party = _party(user)
+    cancelled = 0
+    if cancel_upcoming and party is not None:
+        for appointment_id in repo.not_started_booked_ids(now=now, **party):
+            appointment = repo.lock_appointment(appointment_id)
+            if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+                continue  # cancelled, or started, a moment ago
+            booking.cancel(appointment_id, actor=actor, now=now, offer_to_waitlist=user.is_patient)
+            cancelled += 1
+    left = 0 if party is None else repo.not_started_booked(now=now, limit=0, **party)[0]
+    record(
+        AuditKind.ACCOUNT_DEACTIVATED,
+        actor=actor,
+        target=user,
+        ip_address=ip_address,
+        **({"cancelled": cancelled, "still_booked": left} if party is not None else {}),
+    )
+    return Deactivated(user=user, cancelled=cancelled, still_booked=left)
 
 
 def activate(user_id: int, *, actor: User, ip_address: str | None = None) -> User:

@@ -68,14 +68,21 @@ def _entries_for() -> Select[tuple[WaitlistEntry]]:
 
 
 def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:
-    """Tell everyone waiting for this slot's doctor and day, earliest first; returns how many."""
+    """Tell everyone waiting for this slot's doctor and day whose account is active, earliest
+    first; returns how many."""
     now = now or utcnow()
     if slot.start_at <= now:
         return 0
     day = to_local(slot.start_at).date()
     entries = db.session.scalars(
         select(WaitlistEntry)
-        .where(WaitlistEntry.doctor_id == slot.doctor_id, WaitlistEntry.day == day)
+        .join(WaitlistEntry.patient)
+        .join(PatientProfile.user)
+        .where(
+            WaitlistEntry.doctor_id == slot.doctor_id,
+            WaitlistEntry.day == day,
+            User.active.is_(True),  # a deactivated account keeps its place, unsent, until back
+        )
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
     ).all()
     event_id = uuid.uuid4().hex[:12]

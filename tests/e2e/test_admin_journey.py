@@ -106,3 +106,36 @@ def test_the_front_desk_books_for_a_patient_who_calls(browse, make, two_bookings
     expect(page.get_by_role("row").filter(has_text="Alan Turing")).to_have_count(2)
     journey.checkpoint(page, "booked")
     mailbox.expect_text("BOOKING_CONFIRMATION", "ada.byron@example.com", "Knee pain on stairs.")
+
+
+def test_a_departing_doctor_is_deactivated_with_their_bookings(browse, make, two_bookings, mailbox):
+    """Dr. Byron leaves the clinic: the admin sees who still expects to be seen, cancels those
+    visits with the account, and both patients hear of it."""
+    journey = Journey("deactivate-doctor")
+    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    page = browse()
+    sign_in(page, admin.email, FACTORY_PASSWORD)
+
+    use_menu(page, "Users")
+    row = page.get_by_role("row").filter(has_text="Dr. Ada Byron")
+    row.get_by_role("link", name="Deactivate…").click()
+    expect(page.get_by_role("heading", name="Deactivate Dr. Ada Byron?")).to_be_visible()
+    expect(page.get_by_role("heading", name="2 upcoming appointments")).to_be_visible()
+    ahead = page.get_by_role("region", name="Upcoming appointments")
+    expect(ahead.get_by_role("row").filter(has_text="Grace Hopper")).to_have_count(1)
+    expect(ahead.get_by_role("row").filter(has_text="Alan Turing")).to_have_count(1)
+    journey.checkpoint(page, "asked")
+
+    page.get_by_label(re.compile(r"^Also cancel all 2")).check()
+    page.get_by_role("button", name="Deactivate").click()
+
+    expect(
+        page.get_by_role("alert").filter(
+            has_text="2 upcoming appointments were cancelled with the account"
+        )
+    ).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_contain_text("Deactivated")
+    journey.checkpoint(page, "done")
+    mailbox.expect(
+        ("BOOKING_CANCELLED", "grace@example.com"), ("BOOKING_CANCELLED", "alan@example.com")
+    )

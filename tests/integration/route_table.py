@@ -310,6 +310,12 @@ ROWS = [
     Row("GET", "/admin/audit", only(ADMINS, 200)),
     Row("GET", "/admin/charts/<name>.svg", only(ADMINS, 200), args=lambda w: {"name": "bookings"}),
     Row(
+        "GET",
+        "/admin/users/<user_id>/deactivate",
+        only(ADMINS, 200),
+        args=lambda w: {"user_id": w.patient.user.id},
+    ),
+    Row(
         "POST",
         "/admin/users/<user_id>/deactivate",
         only(ADMINS, 302),

@@ -26,6 +26,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.dashboard", "GET"),
         ("admin.chart", "GET"),
         ("admin.users", "GET"),
+        ("admin.deactivate_user", "GET"),
         ("admin.deactivate_user", "POST"),
         ("admin.activate_user", "POST"),
         ("admin.send_password_reset", "POST"),

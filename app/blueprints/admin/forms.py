@@ -4,7 +4,7 @@ they change nothing), so a filtered list is a link an admin can bookmark or shar
 from datetime import date, datetime
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, ValidationError
+from wtforms import BooleanField, DateField, HiddenField, StringField, ValidationError
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -114,3 +114,8 @@ class AuditFilterForm(DateRangeForm):
             "start": start,
             "end": end,
         }
+
+
+class DeactivateForm(FlaskForm):
+    cancel_upcoming = BooleanField("Also cancel these appointments")
+    next = HiddenField(validators=[Optional(), Length(max=2000)])  # the list to go back to

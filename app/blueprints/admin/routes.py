@@ -16,6 +16,7 @@ from app.blueprints.admin.forms import (
     AppointmentFilterForm,
     AuditFilterForm,
     ChangeEmailForm,
+    DeactivateForm,
     UserFilterForm,
 )
 from app.errors import render_error
@@ -91,10 +92,63 @@ def _act_on_user(change, user_id: int, done: str):
     return redirect(back if is_safe_next(back) else url_for("admin.users"))
 
 
-@bp.post(f"/users/<{ID}:user_id>/deactivate")
+@bp.route(f"/users/<{ID}:user_id>/deactivate", methods=["GET", "POST"])
 def deactivate_user(user_id: int):
-    done = "{user.full_name} ({user.email}) is deactivated and signed out."
-    return _act_on_user(accounts.deactivate, user_id, done)
+    """The page says what the account still has booked ahead, and offers to cancel it too; the
+    POST alone (no `cancel_upcoming`) switches the account off and leaves its bookings be."""
+    try:
+        user = accounts.account(user_id)
+    except DomainError as error:
+        abort_with(error)
+    form = DeactivateForm()
+    if form.validate_on_submit():
+        try:
+            done = accounts.deactivate(
+                user_id,
+                actor=current_user._get_current_object(),
+                ip_address=client_ip(),
+                cancel_upcoming=form.cancel_upcoming.data,
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            return render_error(error.status_code, error.message)
+        flash(_deactivated_message(done), "success")
+        back = form.next.data
+        return redirect(back if is_safe_next(back) else url_for("admin.users"))
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    refusal = accounts.deactivation_refusal(user, current_user)
+    if refusal is not None:
+        return render_error(409, refusal)
+    ahead = accounts.still_booked(user)
+    which = "it" if ahead.total == 1 else f"all {ahead.total}"
+    freed = ", and the freed times go to the waitlists" if user.is_patient else ""
+    form.cancel_upcoming.label.text = (
+        f"Also cancel {which}: each patient and doctor is emailed{freed}"
+    )
+    back = form.next.data if is_safe_next(form.next.data) else url_for("admin.users")
+    return render_template(
+        "admin/deactivate.html", form=form, user=user, ahead=ahead, back=back, today=local_today()
+    ), form_status(form)
+
+
+def _deactivated_message(done: accounts.Deactivated) -> str:
+    message = f"{done.user.full_name} ({done.user.email}) is deactivated and signed out."
+    if done.cancelled:
+        message += f" {_appointments(done.cancelled, 'was', 'were')} cancelled with the account,"
+        message += " and both sides of each emailed."
+    if done.still_booked:
+        message += f" {_appointments(done.still_booked, 'stands', 'stand')} as booked."
+    return message
+
+
+def _appointments(count: int, one: str, more: str) -> str:
+    return (
+        f"{count} upcoming appointment {one}"
+        if count == 1
+        else (f"{count} upcoming appointments {more}")
+    )
 
 
 @bp.post(f"/users/<{ID}:user_id>/activate")
