@@ -10,6 +10,9 @@ from wtforms.widgets import Select
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 
 PHONE_PATTERN = r"^[0-9+()\-. ]{5,32}$"
+# The specialization input suggests the ones doctors already use (the page renders the
+# <datalist> of that id), so a new doctor picks "Cardiology" rather than typing a variant.
+SPECIALIZATION_CHOICES = {"list": "specialization-choices", "autocomplete": "off"}
 PASSWORD_HELP = (
     f"At least {MIN_LENGTH} characters (up to {MAX_LENGTH}). Long passphrases are welcome; "
     "common passwords are refused."

@@ -56,9 +56,10 @@ def back_url(default: str) -> str:
     return default
 
 
-def profile_page(form_class, template: str, initial: dict, save):
+def profile_page(form_class, template: str, initial: dict, save, **context):
     """A profile form: filled from `initial` on GET; a valid POST calls `save(**fields)` with the
-    form's fields (named like the service's arguments), commits and comes back to the page."""
+    form's fields (named like the service's arguments), commits and comes back to the page.
+    `context` goes to the template as well."""
     form = form_class(data=initial) if request.method == "GET" else form_class()
     if form.validate_on_submit():
         fields = {name: value for name, value in form.data.items() if name != "csrf_token"}
@@ -66,7 +67,7 @@ def profile_page(form_class, template: str, initial: dict, save):
             save(**fields)
             db.session.commit()
         except DomainError as error:
-            return show_domain_error(error, form, template)
+            return show_domain_error(error, form, template, **context)
         flash("Your profile has been saved.", "success")
         return redirect(request.path)
-    return render_template(template, form=form), form_status(form)
+    return render_template(template, form=form, **context), form_status(form)

@@ -167,3 +167,18 @@ def specializations() -> list[str]:
             .order_by(DoctorProfile.specialization)
         )
     )
+
+
+def specialization_spelled(specialization: str, *, besides: int | None = None) -> str | None:
+    """How other doctors (all but profile `besides`) spell this specialization, whatever its
+    case: the most common spelling, if any. Run at sign-up and profile saves only."""
+    query = (
+        select(DoctorProfile.specialization)
+        .where(func.lower(DoctorProfile.specialization) == specialization.lower())
+        .group_by(DoctorProfile.specialization)
+        .order_by(func.count().desc(), DoctorProfile.specialization)
+        .limit(1)
+    )
+    if besides is not None:
+        query = query.where(DoctorProfile.id != besides)
+    return db.session.scalar(query)

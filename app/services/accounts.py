@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, Role, User
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound, booking, notifications
+from app.services import Conflict, DomainError, NotFound, booking, notifications, profiles
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.timeutil import utcnow
@@ -73,7 +73,7 @@ def sign_up_doctor(
     db.session.add(
         DoctorProfile(
             user=user,
-            specialization=specialization.strip(),
+            specialization=profiles.listed_specialization(specialization),
             years_of_experience=years_of_experience,
             bio=(bio or "").strip() or None,
         )

@@ -9,6 +9,7 @@ from datetime import date
 
 from app.extensions import db
 from app.models import DoctorProfile, PatientProfile, User
+from app.repositories import doctors as doctor_repo
 from app.services import DomainError
 from app.services.audit import AuditKind, record
 from app.timeutil import utcnow
@@ -29,6 +30,18 @@ def _clean(value: str | None, field: str, limit: int, *, required: bool = False)
     if len(text) > limit:
         raise DomainError(f"At most {limit} characters.", field=field)
     return text or None
+
+
+def listed_specialization(typed: str | None, *, profile_id: int | None = None) -> str:
+    """One specialty, one spelling: what a doctor types is matched, whatever its case and spacing,
+    to how other doctors already spell it ("cardiology " becomes "Cardiology"), so patients
+    filtering by it find every one of them. A new one keeps the doctor's spelling, with a
+    capital first letter when it is all lowercase."""
+    text = " ".join(_clean(typed, "specialization", MAX_SPECIALIZATION, required=True).split())
+    listed = doctor_repo.specialization_spelled(text, besides=profile_id)
+    if listed is not None:
+        return listed
+    return text[0].upper() + text[1:] if text.islower() else text
 
 
 def _apply(obj, changes: dict, changed: list[str]) -> None:
@@ -70,15 +83,14 @@ def update_doctor(
     changed: list[str] = []
     _update_person(user, full_name, phone, changed)
     profile = user.doctor_profile
+    listed = listed_specialization(specialization, profile_id=profile.id if profile else None)
     if profile is None:
         profile = DoctorProfile(user=user)
         db.session.add(profile)
     _apply(
         profile,
         {
-            "specialization": _clean(
-                specialization, "specialization", MAX_SPECIALIZATION, required=True
-            ),
+            "specialization": listed,
             "years_of_experience": years_of_experience,
             "bio": _clean(bio, "bio", MAX_BIO),
         },

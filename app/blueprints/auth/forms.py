@@ -20,6 +20,7 @@ from wtforms.validators import (
 
 from app.forms_common import (
     PHONE_PATTERN,
+    SPECIALIZATION_CHOICES,
     SmallIntegerField,
     date_in_past,
     not_common_password,
@@ -83,7 +84,9 @@ class SignupForm(FlaskForm):
 
 class DoctorSignupForm(SignupForm):
     specialization = StringField(
-        "Specialization", validators=[DataRequired(), Length(max=100), plain_text]
+        "Specialization",
+        validators=[DataRequired(), Length(max=100), plain_text],
+        render_kw=SPECIALIZATION_CHOICES,
     )
     years_of_experience = SmallIntegerField(
         "Years of experience", validators=[InputRequired(), NumberRange(min=0, max=70)]

@@ -16,7 +16,7 @@ from app.extensions import db, limiter
 from app.forms_common import PASSWORD_HELP
 from app.models import Role
 from app.security import client_ip, is_safe_next, user_or_ip
-from app.services import DomainError, accounts, email_change, password_reset
+from app.services import DomainError, accounts, directory, email_change, password_reset
 from app.views import form_status, show_domain_error
 from app.web_security import end_session, mark_session_started
 
@@ -32,11 +32,12 @@ def _start_session(user, remember: bool = False) -> None:
     mark_session_started()
 
 
-def _sign_up(role: Role, form, create):
-    """The one sign-up flow: `create(form, new_user)` makes the account and its profile."""
+def _sign_up(role: Role, form, create, **context):
+    """The one sign-up flow: `create(form, new_user)` makes the account and its profile;
+    `context` goes to the page as well."""
     if current_user.is_authenticated:
         return redirect(dashboard_url(current_user))
-    context = {"role": role.value, "password_help": PASSWORD_HELP}
+    context |= {"role": role.value, "password_help": PASSWORD_HELP}
     if form.validate_on_submit():
         new = accounts.NewUser(
             form.full_name.data, form.email.data, form.password.data, form.phone.data
@@ -65,6 +66,7 @@ def signup_doctor():
             bio=form.bio.data,
             ip_address=client_ip(),
         ),
+        specializations=directory.specializations(),
     )
 
 

@@ -15,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms_common import (
     PHONE_PATTERN,
+    SPECIALIZATION_CHOICES,
     SelectField,
     SmallIntegerField,
     bounded_int,
@@ -111,6 +112,7 @@ class DoctorProfileForm(FlaskForm):
     specialization = StringField(
         "Specialization",
         validators=[DataRequired(), Length(max=profiles.MAX_SPECIALIZATION), plain_text],
+        render_kw=SPECIALIZATION_CHOICES,
     )
     years_of_experience = SmallIntegerField(
         "Years of experience",

@@ -14,7 +14,7 @@ from app.blueprints.doctor.forms import (
 from app.extensions import db
 from app.models import DoctorProfile
 from app.security import owned_or_404
-from app.services import DomainError, agenda, profiles, visits
+from app.services import DomainError, agenda, directory, profiles, visits
 from app.services import availability as availability_service
 from app.timeutil import utcnow
 from app.views import (
@@ -209,4 +209,10 @@ def profile():
         "bio": doctor.bio if doctor else "",
     }
     save = partial(profiles.update_doctor, current_user._get_current_object())
-    return profile_page(DoctorProfileForm, "doctor/profile.html", initial, save)
+    return profile_page(
+        DoctorProfileForm,
+        "doctor/profile.html",
+        initial,
+        save,
+        specializations=directory.specializations(),
+    )
