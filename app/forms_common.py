@@ -90,3 +90,12 @@ class QuickSelect(Select):
 
 class SelectField(wtforms.SelectField):
     widget = QuickSelect()
+
+
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def reasonable_day(form, field) -> None:
+    """Far-off days would overflow while turned into UTC instants (9999-12-31 has no next day)."""
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(f"Choose a day between {FIRST_DAY.year} and {LAST_DAY.year}.")

@@ -264,6 +264,20 @@ def booked_appointment_ids(doctor_id: int, start: datetime, end: datetime) -> li
     )
 
 
+def active_appointments_starting(
+    doctor_id: int, start: datetime, end: datetime
+) -> list[Appointment]:
+    """The doctor's appointments that are not cancelled and start in [start, end), in time
+    order, each with its patient and their user (a day sheet)."""
+    return list(
+        db.session.scalars(
+            _appointments_of(doctor_id=doctor_id)
+            .where(ACTIVE, Appointment.start_at >= start, Appointment.start_at < end)
+            .order_by(Appointment.start_at, Appointment.id)
+        )
+    )
+
+
 def _not_started_booked(now: datetime, doctor_id: int | None, patient_id: int | None) -> list:
     party = (
         Appointment.doctor_id == doctor_id

@@ -34,6 +34,47 @@ class SlotPage:
     holders: dict[int, str]  # slot id -> the name of the patient holding it
 
 
+@dataclass(frozen=True)
+class SheetRow:
+    start_at: datetime
+    end_at: datetime
+    appointment: Appointment | None  # None: an open slot
+
+
+@dataclass(frozen=True)
+class DaySheet:
+    """A doctor's clinic-local day, every slot in time order: who comes when, and what is open."""
+
+    day: date
+    rows: list[SheetRow]
+    booked: int
+    open: int
+
+    @property
+    def previous_day(self) -> date:
+        return self.day - timedelta(days=1)
+
+    @property
+    def next_day(self) -> date:
+        return self.day + timedelta(days=1)
+
+
+def day_sheet(doctor: DoctorProfile, day: date) -> DaySheet:
+    """Two queries whatever the day holds: its slots, and its appointments with their patients."""
+    start, end = local_day_bounds(day)
+    appointments = repo.active_appointments_starting(doctor.id, start, end)
+    held = {a.slot_id: a for a in appointments}
+    rows = [SheetRow(a.start_at, a.end_at, a) for a in appointments]
+    rows += [
+        SheetRow(slot.start_at, slot.end_at, None)
+        for slot in repo.doctor_slots_between(doctor.id, start, end)
+        if slot.id not in held and start <= slot.start_at
+    ]
+    rows.sort(key=lambda row: (row.start_at, row.appointment is None))
+    booked = len(appointments)
+    return DaySheet(day=day, rows=rows, booked=booked, open=len(rows) - booked)
+
+
 def cancellable_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
     """The appointments on a page that `actor` may cancel now: where to show a cancel button."""
     return {a.id for a in appointments if cancel_refusal(a, actor, now) is None}

@@ -91,4 +91,15 @@ def test_doctor_signs_up_fills_profile_publishes_weekly_slots_and_takes_a_day_of
     expect(glance.get_by_role("link", name="3", exact=True)).to_be_visible()
     journey.checkpoint(page, "dashboard-with-slots")
 
+    # The morning's list, to work from or to print: today is empty, the first morning is not.
+    use_menu(page, "Day sheet")
+    expect(page.get_by_text("No slots on this day.")).to_be_visible()
+    page.get_by_label("Day", exact=True).fill(days[0].isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", name=days[0].strftime("%A"))).to_be_visible()
+    sheet = page.get_by_role("region", name="The day's slots").get_by_role("row")
+    expect(sheet.filter(has_text="Open")).to_have_count(3)
+    expect(page.get_by_role("button", name="Print")).to_be_visible()  # print.js shows it
+    journey.checkpoint(page, "day-sheet")
+
     mailbox.expect(("SIGNUP_WELCOME", "ada.byron@example.com"))

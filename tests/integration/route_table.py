@@ -173,6 +173,7 @@ ROWS = [
     # the doctor's pages
     Row("GET", "/doctor/", only(DOCTORS, 200)),
     Row("GET", "/doctor/appointments", only(DOCTORS, 200)),
+    Row("GET", "/doctor/day", only(DOCTORS, 200)),
     Row("GET", "/doctor/availability", only(DOCTORS, 200)),
     Row(
         "POST",

@@ -1,7 +1,7 @@
 """The filter forms of the admin's lists. They are read from the query string (GET, no CSRF:
 they change nothing), so a filtered list is a link an admin can bookmark or share."""
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, StringField, ValidationError
@@ -9,7 +9,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.blueprints.auth.forms import email_field
-from app.forms_common import SelectField, plain_text
+from app.forms_common import SelectField, plain_text, reasonable_day
 from app.models import AppointmentStatus, Role
 from app.services.audit import AuditKind
 from app.timeutil import local_day_bounds
@@ -17,17 +17,8 @@ from app.timeutil import local_day_bounds
 ANY = SelectChoice("", "Any")
 
 
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
-
-
 def search_field(label: str) -> StringField:
     return StringField(label, validators=[Optional(), Length(max=100), plain_text])
-
-
-def reasonable_day(form, field) -> None:
-    """Far-off days would overflow while turned into UTC instants (9999-12-31 has no next day)."""
-    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
-        raise ValidationError(f"Choose a day between {FIRST_DAY.year} and {LAST_DAY.year}.")
 
 
 class FilterForm(FlaskForm):

@@ -20,6 +20,7 @@ from app.forms_common import (
     SmallIntegerField,
     bounded_int,
     plain_text,
+    reasonable_day,
 )
 from app.services import availability, profiles
 from app.timeutil import local_today
@@ -137,4 +138,17 @@ class OutcomeForm(FlaskForm):
         "Outcome",
         choices=[SelectChoice("completed", "Completed"), SelectChoice("no_show", "No-show")],
         validators=[InputRequired()],
+    )
+
+
+class DaySheetForm(FlaskForm):
+    """`?date=` of the day sheet, read from the query string (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    date = DateField(
+        "Day",
+        validators=[Optional(), reasonable_day],
+        invalid_value_message="Use the format YYYY-MM-DD.",
     )

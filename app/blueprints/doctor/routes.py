@@ -6,6 +6,7 @@ from flask_login import current_user
 from app.blueprints.doctor import bp
 from app.blueprints.doctor.forms import (
     ClearSlotsForm,
+    DaySheetForm,
     DoctorProfileForm,
     OutcomeForm,
     SlotForm,
@@ -16,7 +17,7 @@ from app.models import DoctorProfile
 from app.security import owned_or_404
 from app.services import DomainError, agenda, directory, profiles, visits
 from app.services import availability as availability_service
-from app.timeutil import utcnow
+from app.timeutil import local_today, utcnow
 from app.views import (
     ID,
     abort_with,
@@ -179,6 +180,28 @@ def appointments():
         when=when,
         cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
         outcomes=agenda.outcome_ids(pagination.items, current_user, now),
+    )
+
+
+@bp.get("/day")
+def day_sheet():
+    """One clinic-local day (`?date=`, today by default), slot by slot: who comes when, what is
+    still open, and the visit's buttons; it prints as a plain list."""
+    form = DaySheetForm(formdata=request.args)
+    today = local_today()
+    if not form.validate():
+        return render_template("doctor/day.html", form=form, sheet=None, today=today), 400
+    form.date.data = form.date.data or today
+    sheet = agenda.day_sheet(_me(), form.date.data)
+    now = utcnow()
+    shown = [row.appointment for row in sheet.rows if row.appointment is not None]
+    return render_template(
+        "doctor/day.html",
+        form=form,
+        sheet=sheet,
+        today=today,
+        cancellable=agenda.cancellable_ids(shown, current_user, now),
+        outcomes=agenda.outcome_ids(shown, current_user, now),
     )
 
 

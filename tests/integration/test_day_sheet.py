@@ -1,0 +1,123 @@
+"""The doctor's day sheet: one clinic day, slot by slot, to work from or to print."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from tests.helpers import count_queries, table_rows, text_of
+
+NOW = datetime(2030, 3, 5, 12, 0, tzinfo=UTC)  # a Tuesday noon; the suite's clinic is UTC
+TODAY = NOW.date()
+
+
+def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
+    return NOW.replace(hour=hour, minute=minute) + timedelta(days=days)
+
+
+@pytest.fixture
+def doctor(make, client, login_as):
+    doctor = make.doctor(user__full_name="Dr. Ada Lovelace")
+    login_as(client, doctor.user)
+    return doctor
+
+
+@pytest.fixture(autouse=True)
+def _noon():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def rows(response) -> list[list[str]]:
+    assert response.status_code == 200
+    return table_rows(text_of(response), "data-table", "day")[1:]
+
+
+def test_the_day_in_time_order_with_who_comes_and_what_is_open(client, db, doctor, make):
+    grace = make.patient(
+        user__full_name="Grace Hopper", user__phone="+1 555 0101", date_of_birth=date(1960, 3, 1)
+    )
+    make.appointment(slot=make.slot(doctor=doctor, start_at=at(9)), patient=grace, notes="Cough")
+    make.slot(doctor=doctor, start_at=at(14))  # open
+    make.appointment(
+        slot=make.slot(doctor=doctor, start_at=at(10)),
+        status="cancelled",
+        patient__user__full_name="Carl Cancelled",
+    )  # its slot is open again
+    make.appointment(
+        slot=make.slot(doctor=doctor, start_at=at(16)), patient__user__full_name="Alan Turing"
+    )
+    make.slot(doctor=doctor, start_at=at(9, days=1))  # tomorrow
+    make.slot(start_at=at(11))  # another doctor's
+
+    response = client.get(f"/doctor/day?date={TODAY.isoformat()}")
+
+    table = rows(response)
+    assert [row[0] for row in table] == ["09:00–09:30", "10:00–10:30", "14:00–14:30", "16:00–16:30"]
+    assert table[0][1].startswith("Grace Hopper") and "Born 1 March 1960 (70)" in table[0][1]
+    assert "+1 555 0101" in table[0][1] and table[0][2] == "Cough"
+    assert table[1][1] == "Open" and table[2][1] == "Open"
+    assert table[3][1].startswith("Alan Turing") and table[3][3] == "Booked"
+    page = text_of(response)
+    assert "Carl Cancelled" not in page
+    assert "Tuesday 5 March 2030" in page and "2 booked · 2 open" in page
+
+
+def test_today_by_default_with_the_days_around_it(client, doctor):
+    response = client.get("/doctor/day")
+
+    page = text_of(response)
+    assert "Tuesday 5 March 2030" in page and ">Today</span>" in page
+    assert 'href="/doctor/day?date=2030-03-04">← Previous day' in page
+    assert 'href="/doctor/day?date=2030-03-06">Next day →' in page
+    assert "No slots on this day." in page
+    assert 'name="date" type="date" value="2030-03-05"' in page  # the day shown, to change
+
+    other = text_of(client.get("/doctor/day?date=2030-03-07"))
+    assert "Thursday 7 March 2030" in other and ">Today</span>" not in other
+    assert 'href="/doctor/day">Today</a>' in other
+
+
+def test_the_visits_buttons_are_where_they_apply(client, doctor, make):
+    started = make.appointment(slot=make.slot(doctor=doctor, start_at=at(11, 45)))
+    later = make.appointment(slot=make.slot(doctor=doctor, start_at=at(15)))
+
+    page = text_of(client.get("/doctor/day"))
+
+    assert f'action="/doctor/appointments/{started.id}/status"' in page
+    assert f'action="/booking/appointments/{started.id}/cancel"' not in page
+    assert f'action="/booking/appointments/{later.id}/cancel"' in page
+    assert f'action="/doctor/appointments/{later.id}/status"' not in page
+
+
+def test_it_prints_without_the_menus_and_buttons(client, doctor, make):
+    make.slot(doctor=doctor, start_at=at(15))
+
+    page = text_of(client.get("/doctor/day"))
+
+    assert 'class="navbar navbar-expand-lg navbar-dark bg-primary d-print-none"' in page
+    assert "data-print hidden>Print</button>" in page and "/static/js/print.js" in page
+    assert '<th scope="col" class="d-print-none">' in page
+
+
+@pytest.mark.parametrize(
+    ("date_arg", "message"),
+    [("tomorrow", "Use the format YYYY-MM-DD."), ("9999-12-31", "Choose a day between 1900")],
+)
+def test_a_bad_date_is_a_400_next_to_the_field(client, doctor, date_arg, message):
+    response = client.get(f"/doctor/day?date={date_arg}")
+
+    assert response.status_code == 400
+    assert message in text_of(response)
+
+
+def test_the_sheets_queries_do_not_grow_with_the_day(client, db, doctor, make):
+    make.appointment(slot=make.slot(doctor=doctor, start_at=at(8)))
+    with count_queries(db.engine) as few:
+        assert client.get("/doctor/day").status_code == 200
+    for hour in range(9, 20):
+        make.appointment(slot=make.slot(doctor=doctor, start_at=at(hour)))
+        make.slot(doctor=doctor, start_at=at(hour, 30))
+    with count_queries(db.engine) as many:
+        assert len(rows(client.get("/doctor/day"))) == 23
+    assert len(many) == len(few)
