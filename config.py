@@ -65,6 +65,10 @@ class Config:
     BOOKING_MIN_NOTICE_MINUTES = env_int("BOOKING_MIN_NOTICE_MINUTES", 60)
     BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
     PATIENT_CANCEL_CUTOFF_HOURS = env_int("PATIENT_CANCEL_CUTOFF_HOURS", 2)
+    # A patient who missed this many appointments (no-shows) in the window books through the
+    # front desk until the oldest of them leaves the window; 0 turns the rule off.
+    NO_SHOW_LIMIT = env_int("NO_SHOW_LIMIT", 3)
+    NO_SHOW_WINDOW_DAYS = env_int("NO_SHOW_WINDOW_DAYS", 180)
     REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
     REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 60)
 

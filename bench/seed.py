@@ -27,6 +27,7 @@ SLOTS_PER_DAY = 10  # 09:00 to 14:00 UTC, 30 minutes each
 FIRST_DAY, LAST_DAY = -6, 13  # 20 days around today: 200 slots per doctor at any scale
 SLOT_MINUTES = 30
 PAST_BOOKED, FUTURE_BOOKED = 0.6, 0.1  # shares of slots holding an appointment
+MAX_NO_SHOWS = 2  # per patient, under the default NO_SHOW_LIMIT (3)
 
 SPECIALIZATIONS = [
     "Cardiology", "Dermatology", "Pediatrics", "Orthopedics", "General practice", "Neurology",
@@ -180,6 +181,7 @@ def _schedule(ids, doctor_ids: list[int], patient_ids: list[int], patient_user: 
     """200 slots per doctor on a shared grid; a share of them booked, past ones mostly done."""
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     slots, appointments = [], []
+    missed: Counter[int] = Counter()
     for doctor_id in doctor_ids:
         for day in range(FIRST_DAY, LAST_DAY + 1):
             for k in range(SLOTS_PER_DAY):
@@ -194,6 +196,10 @@ def _schedule(ids, doctor_ids: list[int], patient_ids: list[int], patient_user: 
                 if past:
                     status = rng.choices(["completed", "no_show", "cancelled"], [8, 1, 1])[0]
                 patient_id = rng.choice(patient_ids)
+                if status == "no_show":  # below NO_SHOW_LIMIT: every patient may book online
+                    missed[patient_id] += 1
+                    if missed[patient_id] > MAX_NO_SHOWS:
+                        status = "completed"
                 booked_at = start - timedelta(days=rng.randint(1, 20))
                 cancelled = status == "cancelled"
                 appointments.append([

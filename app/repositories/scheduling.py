@@ -105,18 +105,34 @@ def lock_doctor(doctor_id: int) -> DoctorProfile | None:
     )
 
 
-def lock_patient(patient_id: int) -> None:
-    """Serialises one patient's bookings, so two tabs cannot book overlapping times. Only the
-    row is locked: nothing is loaded (the signed-in patient is in the session already)."""
-    db.session.execute(_lock_patient(), {"patient_id": patient_id})
+def lock_patient(patient_id: int, missed_since: datetime) -> int:
+    """Serialises one patient's bookings, so two tabs cannot book overlapping times, and in the
+    same statement counts the appointments they missed (no-shows) starting from `missed_since`.
+    Only the row is locked: nothing is loaded (the signed-in patient is in the session already)."""
+    values = {"patient_id": patient_id, "missed_since": missed_since}
+    return db.session.execute(_lock_patient(), values).one()[1]
 
 
 @cache
-def _lock_patient() -> Select[tuple[int]]:
+def _lock_patient() -> Select[tuple[int, int]]:
     return (
-        select(PatientProfile.id)
+        select(PatientProfile.id, _missed().scalar_subquery())
         .where(PatientProfile.id == bindparam("patient_id"))
         .with_for_update(of=PatientProfile)
+    )
+
+
+def missed(patient_id: int, since: datetime) -> int:
+    """How many appointments starting from `since` the patient did not come to."""
+    return db.session.scalar(_missed(), {"patient_id": patient_id, "missed_since": since})
+
+
+@cache
+def _missed() -> Select[tuple[int]]:
+    return select(func.count(Appointment.id)).where(
+        Appointment.patient_id == bindparam("patient_id"),
+        Appointment.status == AppointmentStatus.NO_SHOW,
+        Appointment.start_at >= bindparam("missed_since"),
     )
 
 

@@ -48,6 +48,10 @@ class SlotUnavailable(Conflict):
     """The slot exists no more, or is outside the booking window."""
 
 
+class BookingRefused(Conflict):
+    """The patient may not book online for now (too many missed appointments)."""
+
+
 class CancelRefused(Conflict):
     """A cancel the rules refuse: already cancelled, in the past, inside the patient cut-off."""
 
@@ -58,6 +62,24 @@ def booking_window(now: datetime) -> tuple[datetime, datetime]:
     return (
         now + timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
         now + timedelta(days=config["BOOKING_MAX_DAYS_AHEAD"]),
+    )
+
+
+def missed_since(now: datetime) -> datetime:
+    """Where the no-show rule starts counting."""
+    return now - timedelta(days=current_app.config["NO_SHOW_WINDOW_DAYS"])
+
+
+def no_show_refusal(missed: int) -> str | None:
+    """Why a patient who missed `missed` appointments in the window may not book online, or
+    None. The front desk still books for them (it can talk it through first); 0 turns it off."""
+    config = current_app.config
+    limit = config["NO_SHOW_LIMIT"]
+    if limit <= 0 or missed < limit:
+        return None
+    return (
+        f"You have missed {missed} appointments in the last {config['NO_SHOW_WINDOW_DAYS']} "
+        f"days, so new bookings are made by the front desk: please call {config['CLINIC_PHONE']}."
     )
 
 
@@ -103,7 +125,9 @@ def book(
         log.info("slot %s already taken; patient %s refused", slot.id, patient.id)
         raise SlotTaken()
 
-    repo.lock_patient(patient.id)
+    missed = repo.lock_patient(patient.id, missed_since(now))
+    if actor.id == patient.user_id and (refusal := no_show_refusal(missed)) is not None:
+        raise BookingRefused(refusal)
     clash = repo.patient_overlap(patient.id, slot.start_at, slot.end_at)
     if clash is not None:
         raise Conflict(CLASH if actor.id == patient.user_id else CLASH_THEIRS)

@@ -24,6 +24,8 @@ from app.services.booking import (
     SLOT_TAKEN,
     booking_window,
     check_bookable_time,
+    missed_since,
+    no_show_refusal,
 )
 from app.timeutil import clinic_zone, format_local, to_local
 
@@ -123,6 +125,9 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
         holder = repo.slot_holder(slot.id)
         if holder is not None:
             raise Conflict(ALREADY_YOURS if holder == patient_id else SLOT_TAKEN)
+        refusal = no_show_refusal(repo.missed(patient_id, missed_since(now)))
+        if refusal is not None:
+            return SlotOffer(slot, doctor, refusal)  # other times would not help
     except Conflict as problem:
         alternatives = slot_links(open_slots(doctor.id, now, limit=ALTERNATIVES))
         return SlotOffer(slot, doctor, problem.message, alternatives)

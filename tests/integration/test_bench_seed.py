@@ -8,7 +8,14 @@ from sqlalchemy import func, select
 
 from app.models import Appointment, AppointmentStatus, AvailabilitySlot, DoctorProfile, User
 from app.services import accounts
-from bench.seed import ADMIN_EMAIL, BENCH_PASSWORD, doctor_email, patient_email, seed
+from bench.seed import (
+    ADMIN_EMAIL,
+    BENCH_PASSWORD,
+    MAX_NO_SHOWS,
+    doctor_email,
+    patient_email,
+    seed,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -30,6 +37,14 @@ def test_seeding_a_tiny_clinic_gives_rows_the_app_can_use(app, db, client, make)
     assert len({a.slot_id for a in active}) == len(active)
     slot = db.session.get(AvailabilitySlot, active[0].slot_id)
     assert active[0].start_at == slot.start_at and slot.start_at.tzinfo is not None
+
+    # no patient missed enough appointments to be kept from booking online
+    missed = db.session.scalars(
+        select(func.count())
+        .where(Appointment.status == AppointmentStatus.NO_SHOW)
+        .group_by(Appointment.patient_id)
+    ).all()
+    assert max(missed, default=0) <= MAX_NO_SHOWS < app.config["NO_SHOW_LIMIT"]
 
     # every account signs in with the one shared password, through the real service
     for email in (ADMIN_EMAIL, doctor_email(1), patient_email(40)):

@@ -239,18 +239,30 @@ def test_admin_figures_follow_a_change_at_once(app, db, client, make, login_as, 
     assert 'data-stat="doctors">1<' in page
 
 
+def _select_and_from(statement: str) -> tuple[str, str]:
+    """A SELECT's column list and its first table, its subqueries' FROMs passed over."""
+    text = " ".join(statement.split())
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and text.startswith(" FROM ", i):
+            return text[:i], text[i + 6 :].split()[0]
+    raise AssertionError(f"no FROM in {statement}")
+
+
 def _verb_and_table(statement: str) -> str:
     words = statement.split()
-    return (
-        f"INSERT {words[2]}" if words[0] == "INSERT" else f"SELECT {words[words.index('FROM') + 1]}"
-    )
+    if words[0] == "INSERT":
+        return f"INSERT {words[2]}"
+    return f"SELECT {_select_and_from(statement)[1]}"
 
 
 def test_a_booking_reads_only_what_it_checks_with_statements_built_once(db, client, make, login_as):
     """Eight statements on PostgreSQL: the signed-in user, the slot locked with its doctor, the
-    slot's holder (one column), the patient's row lock (nothing loaded), an overlap check (one
-    column), then the appointment, its audit event and both emails' outbox rows in one INSERT.
-    The reads are built once per process: a second patient's booking builds none."""
+    slot's holder (one column), the patient's row lock (nothing loaded but the count of their
+    recent no-shows), an overlap check (one column), then the appointment, its audit event and
+    both emails' outbox rows in one INSERT. The reads are built once per process: a second
+    patient's booking builds none."""
     from app.repositories import scheduling
 
     builders = (
@@ -284,12 +296,10 @@ def test_a_booking_reads_only_what_it_checks_with_statements_built_once(db, clie
         "INSERT audit_events",
         *["INSERT outbox_messages"] * outbox_inserts,
     ]
-    columns = [" ".join(s.split()).split(" FROM ")[0] for s in statements[2:5]]
-    assert columns == [
-        "SELECT appointments.patient_id",
-        "SELECT patient_profiles.id",
-        "SELECT appointments.id",
-    ]
+    columns = [_select_and_from(s)[0] for s in statements[2:5]]
+    assert columns[0] == "SELECT appointments.patient_id"
+    assert columns[1].startswith("SELECT patient_profiles.id, (SELECT count(appointments.id)")
+    assert columns[2] == "SELECT appointments.id"
     if db.engine.dialect.name == "postgresql":
         assert "FOR UPDATE OF availability_slots" in statements[1]
         assert "FOR UPDATE OF patient_profiles" in statements[3]
