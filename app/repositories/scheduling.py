@@ -294,6 +294,24 @@ def active_appointments_starting(
     )
 
 
+def first_completed_visits(doctor_id: int, patient_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each of these patients was first seen by the doctor (their earliest completed
+    appointment with them), in one query; patients never seen are left out."""
+    ids = set(patient_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Appointment.patient_id, func.min(Appointment.start_at))
+        .where(
+            Appointment.doctor_id == doctor_id,
+            Appointment.patient_id.in_(ids),
+            Appointment.status == AppointmentStatus.COMPLETED,
+        )
+        .group_by(Appointment.patient_id)
+    )
+    return dict(rows.all())
+
+
 def _not_started_booked(now: datetime, doctor_id: int | None, patient_id: int | None) -> list:
     party = (
         Appointment.doctor_id == doctor_id

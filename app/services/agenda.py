@@ -87,6 +87,18 @@ def movable_ids(appointments: list[Appointment], actor: User, now: datetime) -> 
     return {a.id for a in appointments if move_refusal(a, actor, now) is None}
 
 
+def first_visit_ids(appointments: list[Appointment], doctor: DoctorProfile) -> set[int]:
+    """The doctor's appointments on a page that are the patient's first visit to them: no
+    completed visit with them started earlier (a new patient needs a longer first look)."""
+    mine = [
+        a
+        for a in appointments
+        if a.doctor_id == doctor.id and a.status != AppointmentStatus.CANCELLED
+    ]
+    seen = repo.first_completed_visits(doctor.id, (a.patient_id for a in mine))
+    return {a.id for a in mine if a.patient_id not in seen or seen[a.patient_id] >= a.start_at}
+
+
 def outcome_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
     """Started appointments of this doctor with no outcome yet: where to offer the two buttons."""
     profile = actor.doctor_profile if actor.is_doctor else None

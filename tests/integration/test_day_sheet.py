@@ -121,3 +121,35 @@ def test_the_sheets_queries_do_not_grow_with_the_day(client, db, doctor, make):
     with count_queries(db.engine) as many:
         assert len(rows(client.get("/doctor/day"))) == 23
     assert len(many) == len(few)
+
+
+def test_a_patients_first_visit_to_the_doctor_is_marked(client, db, doctor, make):
+    def patient(name):
+        return make.patient(user__full_name=name)
+
+    seen, new, elsewhere, missed = (patient(n) for n in ("Seen", "New", "Elsewhere", "Missed"))
+    for hour, who, with_doctor, status in (
+        (9, seen, doctor, "completed"),
+        (10, elsewhere, make.doctor(), "completed"),
+        (11, missed, doctor, "no_show"),
+    ):
+        slot = make.slot(doctor=with_doctor, start_at=at(hour, days=-7))
+        make.appointment(slot=slot, patient=who, status=status)
+    for hour, who in zip((13, 14, 15, 16), (seen, new, elsewhere, missed), strict=True):
+        make.appointment(slot=make.slot(doctor=doctor, start_at=at(hour)), patient=who)
+    make.appointment(
+        slot=make.slot(doctor=doctor, start_at=at(17)), patient=patient("Gone"), status="cancelled"
+    )
+
+    def marked(url: str) -> list[str]:
+        html = text_of(client.get(url))
+        return sorted(
+            name
+            for name in ("Seen", "New", "Elsewhere", "Missed", "Gone")
+            if f'{name} <span class="badge text-bg-info">First visit</span>' in html
+        )
+
+    assert marked("/doctor/day") == ["Elsewhere", "Missed", "New"]
+    assert marked("/doctor/appointments") == ["Elsewhere", "Missed", "New"]
+    # looking back, the visit that was Seen's first is marked as such
+    assert marked("/doctor/appointments?when=past") == ["Missed", "Seen"]

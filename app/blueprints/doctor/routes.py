@@ -167,12 +167,13 @@ def delete_slot(slot_id: int):
 @bp.get("/appointments")
 def appointments():
     now = utcnow()
+    me = _me()
     when, pagination = agenda.listing(
         request.args.get("when"),
         now=now,
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
-        doctor=_me(),
+        doctor=me,
     )
     return render_template(
         "doctor/appointments.html",
@@ -180,6 +181,7 @@ def appointments():
         when=when,
         cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
         outcomes=agenda.outcome_ids(pagination.items, current_user, now),
+        first_visits=agenda.first_visit_ids(pagination.items, me),
     )
 
 
@@ -192,7 +194,8 @@ def day_sheet():
     if not form.validate():
         return render_template("doctor/day.html", form=form, sheet=None, today=today), 400
     form.date.data = form.date.data or today
-    sheet = agenda.day_sheet(_me(), form.date.data)
+    me = _me()
+    sheet = agenda.day_sheet(me, form.date.data)
     now = utcnow()
     shown = [row.appointment for row in sheet.rows if row.appointment is not None]
     return render_template(
@@ -202,6 +205,7 @@ def day_sheet():
         today=today,
         cancellable=agenda.cancellable_ids(shown, current_user, now),
         outcomes=agenda.outcome_ids(shown, current_user, now),
+        first_visits=agenda.first_visit_ids(shown, me),
     )
 
 
