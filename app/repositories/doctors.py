@@ -23,22 +23,30 @@ def _active(query: Select) -> Select:
     return query.join(DoctorProfile.user).where(User.active.is_(True), IS_DOCTOR)
 
 
-def _matching(query: Select, by_name: bool, by_specialization: bool) -> Select:
+def _matching(query: Select, by_name: bool, by_specialization: bool, by_time: bool) -> Select:
     """Active doctors, by bound "name" and bound "specialization", as asked."""
     return _active(query).where(
-        *_conditions(by_name, by_specialization, DoctorProfile.specialization)
+        *_conditions(
+            by_name, by_specialization, by_time, DoctorProfile.specialization, DoctorProfile.id
+        )
     )
 
 
-def _conditions(by_name: bool, by_specialization: bool, specialization) -> list:
-    """The search's conditions on users and on `specialization` (a profile's column): by bound
-    "name" (a case-insensitive substring, passed through `like_literal`) and bound
-    "specialization", as asked."""
+def _conditions(
+    by_name: bool, by_specialization: bool, by_time: bool, specialization, doctor_id
+) -> list:
+    """The search's conditions on users and on a profile's `specialization` and `doctor_id`
+    columns: by bound "name" (a case-insensitive substring, passed through `like_literal`),
+    bound "specialization", and an open slot in ["earliest", "latest"], as asked."""
     conditions = []
     if by_name:
         conditions.append(User.full_name.icontains(bindparam("name"), escape=LIKE_ESCAPE))
     if by_specialization:
         conditions.append(specialization == bindparam("specialization"))
+    if by_time:
+        conditions.append(
+            scheduling.has_open_slot(doctor_id, bindparam("earliest"), bindparam("latest"))
+        )
     return conditions
 
 
@@ -68,19 +76,30 @@ def listing(
     latest: datetime,
     limit: int,
     offset: int,
+    *,
+    open_only: bool = False,
 ) -> list[Row]:
     """A page of the directory's rows, by name: plain columns, which is all a page of it shows,
-    and `next_open`, the doctor's first open slot in [earliest, latest], as one more column."""
+    and `next_open`, the doctor's first open slot in [earliest, latest], as one more column.
+    With `open_only`, only the doctors who have one."""
     values = _search(
         name, specialization, earliest=earliest, latest=latest, limit=limit, offset=offset
     )
-    statement = _listing(bool(name), bool(specialization), lateral=_joins_lateral())
+    statement = _listing(bool(name), bool(specialization), open_only, lateral=_joins_lateral())
     return list(db.session.execute(statement, values))
 
 
-def count(name: str | None, specialization: str | None) -> int:
+def count(
+    name: str | None,
+    specialization: str | None,
+    between: tuple[datetime, datetime] | None = None,
+) -> int:
+    """How many doctors match; with `between`, only those with an open slot in it."""
     values = _search(name, specialization)
-    return db.session.scalar(_count(bool(name), bool(specialization)), values)
+    if between is not None:
+        values["earliest"], values["latest"] = between
+    statement = _count(bool(name), bool(specialization), between is not None)
+    return db.session.scalar(statement, values)
 
 
 # The directory's statements are built once per process for each kind of search, their values
@@ -93,7 +112,7 @@ def _joins_lateral() -> bool:
 
 
 @cache
-def _listing(by_name: bool, by_specialization: bool, *, lateral: bool) -> Select:
+def _listing(by_name: bool, by_specialization: bool, by_time: bool, *, lateral: bool) -> Select:
     """A page of matching doctors by name ("limit" and "offset" bound), then each one's first
     open slot in ["earliest", "latest"]: looked for on the page's rows only, not on the rows an
     offset skips (a page deep in the list looked for 500 of them).
@@ -128,7 +147,11 @@ def _listing(by_name: bool, by_specialization: bool, *, lateral: bool) -> Select
         .select_from(User)
         .join(profile, on)
         .where(User.active.is_(True), IS_DOCTOR)
-        .where(*_conditions(by_name, by_specialization, profile.c.specialization))
+        .where(
+            *_conditions(
+                by_name, by_specialization, by_time, profile.c.specialization, profile.c.id
+            )
+        )
         .order_by(User.full_name, profile.c.id)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
@@ -139,8 +162,8 @@ def _listing(by_name: bool, by_specialization: bool, *, lateral: bool) -> Select
 
 
 @cache
-def _count(by_name: bool, by_specialization: bool) -> Select:
-    return _matching(select(func.count(DoctorProfile.id)), by_name, by_specialization)
+def _count(by_name: bool, by_specialization: bool, by_time: bool) -> Select:
+    return _matching(select(func.count(DoctorProfile.id)), by_name, by_specialization, by_time)
 
 
 def active_doctor(doctor_id: int) -> DoctorProfile | None:

@@ -221,6 +221,17 @@ def _open_slots(*, limited: bool) -> Select:
     return query.limit(bindparam("limit")) if limited else query
 
 
+def has_open_slot(doctor_id, earliest, latest):
+    """SQL condition, correlated like `first_open_start`: the doctor has an open slot starting
+    in [earliest, latest]."""
+    return exists().where(
+        AvailabilitySlot.doctor_id == doctor_id,
+        AvailabilitySlot.start_at >= earliest,
+        AvailabilitySlot.start_at <= latest,
+        slot_is_open(),
+    )
+
+
 def first_open_start(doctor_id, earliest, latest) -> ScalarSelect:
     """SQL expression, correlated to the column `doctor_id` of an enclosing query: the start of
     the doctor's next open slot.

@@ -5,7 +5,7 @@ page or for the alternatives offered when a booking cannot happen.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import NamedTuple
 
@@ -27,7 +27,7 @@ from app.services.booking import (
     missed_since,
     no_show_refusal,
 )
-from app.timeutil import clinic_zone, format_local, to_local
+from app.timeutil import clinic_zone, format_local, local_day_bounds, to_local
 
 ALTERNATIVES = 12  # how many other slots to offer when the chosen one cannot be booked
 
@@ -43,17 +43,37 @@ class SlotOffer:
 
 
 def search_doctors(
-    name: str | None, specialization: str | None, *, page: int, per_page: int, now: datetime
+    name: str | None,
+    specialization: str | None,
+    *,
+    page: int,
+    per_page: int,
+    now: datetime,
+    day: date | None = None,
 ) -> RowsPagination:
     """A page of active doctors, each row with its `next_open` bookable slot (or None), in one
-    query; the total is counted by a second one only when the page cannot tell it."""
+    query; the total is counted by a second one only when the page cannot tell it. With `day`
+    (clinic-local), only the doctors with a bookable slot that day, and their first one."""
     earliest, latest = booking_window(now)
-    rows = partial(doctor_repo.listing, name, specialization, earliest, latest)
-    if name:
+    if day is not None:
+        start, end = local_day_bounds(day)
+        earliest, latest = max(earliest, start), min(latest, end - timedelta(microseconds=1))
+    rows = partial(
+        doctor_repo.listing, name, specialization, earliest, latest, open_only=day is not None
+    )
+    if day is not None:
+        count = partial(doctor_repo.count, name, specialization, (earliest, latest))
+    elif name:
         count = partial(doctor_repo.count, name, specialization)
     else:  # browsing: a handful of totals, read on every view
         count = partial(doctor_count, specialization=specialization)
     return RowsPagination(rows, count, page=page, per_page=per_page)
+
+
+def searchable_days(now: datetime) -> tuple[date, date]:
+    """The clinic-local days a patient may look for a free doctor on: today to the horizon."""
+    earliest, latest = booking_window(now)
+    return to_local(now).date(), to_local(latest).date()
 
 
 @cached_for("DIRECTORY_CACHE_SECONDS", follow_changes=False)

@@ -110,13 +110,14 @@ def test_doctor_list_paginates(client, db, patient, make):
     ids=["browsing", "by name", "by specialization", "both"],
 )
 @pytest.mark.parametrize("lateral", [True, False], ids=["lateral", "plain join"])
+@pytest.mark.parametrize("free", [False, True], ids=["any", "free in the window"])
 def test_directory_rows_follow_names_then_ids_across_pages(
-    db, make, monkeypatch, name, specialization, lateral
+    db, make, monkeypatch, name, specialization, lateral, free
 ):
     """Each kind of search has its own statement (on PostgreSQL the listing joins profiles
     LATERAL when no specialization is asked for; SQLite joins them plainly): every one returns
     the matching doctors, each once, by name and then id even for equal names, each with its own
-    next open slot, page after page."""
+    next open slot, page after page; kept, when asked, to those free in the window."""
     from app.repositories import doctors as doctor_repo
 
     if lateral and db.engine.dialect.name != "postgresql":
@@ -133,22 +134,25 @@ def test_directory_rows_follow_names_then_ids_across_pages(
         doctors.append((doctor, make.slot(doctor=doctor, start_at=hours_from_now(48 + n)).start_at))
     doctors.append((make.doctor(user__full_name="Other", specialization="Cardiology"), None))
     make.doctor(user__full_name="Dr. Same 00", user__active=False, specialization="Cardiology")
+    # one slot each, 48 to 92 hours from now: the narrow window holds doctors 12 to 32's
+    window = (hours_from_now(59.5), hours_from_now(80.5)) if free else (now, now + timedelta(90))
     expected = sorted(
         (doctor.user.full_name, doctor.id, next_open)
         for doctor, next_open in doctors
         if (name is None or name in doctor.user.full_name.lower())
         and specialization in (None, doctor.specialization)
+        and (not free or (next_open is not None and window[0] <= next_open <= window[1]))
     )
 
     got = []
     for offset in (0, 20, 40):
         rows = doctor_repo.listing(
-            name, specialization, now, now + timedelta(days=90), limit=20, offset=offset
+            name, specialization, *window, limit=20, offset=offset, open_only=free
         )
         got += [(row.full_name, row.id, row.next_open) for row in rows]
 
     assert got == expected
-    assert doctor_repo.count(name, specialization) == len(expected)
+    assert doctor_repo.count(name, specialization, window if free else None) == len(expected)
 
 
 @pytest.mark.parametrize(
@@ -326,3 +330,60 @@ def test_a_patient_account_without_a_profile(client, db, make, login_as):
     db.session.expire_all()
     assert db.session.get(User, user.id).patient_profile is not None
     assert client.get("/patient/appointments").status_code == 200
+
+
+def test_the_directory_finds_who_is_free_on_a_day(client, db, patient, make):
+    day = (datetime.now(UTC) + timedelta(days=3)).date()  # the suite's clinic is UTC
+
+    def at(doctor, days: int, hour: int):
+        midnight = datetime.combine(day + timedelta(days=days), datetime.min.time(), UTC)
+        return make.slot(doctor=doctor, start_at=midnight + timedelta(hours=hour))
+
+    free = make.doctor(user__full_name="Dr. Free", specialization="Cardiology")
+    for days, hour in ((0, 15), (0, 10), (-1, 9)):  # the day's first is the one shown
+        at(free, days, hour)
+    other_day = make.doctor(user__full_name="Dr. Tomorrow", specialization="Cardiology")
+    at(other_day, 1, 9)
+    full = make.doctor(user__full_name="Dr. Full", specialization="Cardiology")
+    make.appointment(slot=at(full, 0, 11))
+
+    response = client.get(f"/patient/doctors?day={day.isoformat()}&specialization=Cardiology")
+
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Dr. Free" in page and "Dr. Tomorrow" not in page and "Dr. Full" not in page
+    assert "1 doctor found." in page
+    assert f"First open time {day:%a %d %b}" in page and ">10:00</td>" in page
+
+    empty = text_of(client.get(f"/patient/doctors?day={day.isoformat()}&q=tomorrow"))
+    assert f"with an open time on {day:%A %d %B}: try another day" in empty
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [(-1, "That day has passed"), (91, "Bookings open up to"), (None, "Use the format")],
+)
+def test_a_day_outside_the_booking_window_is_a_400(client, patient, days, message):
+    day = "soon" if days is None else (datetime.now(UTC) + timedelta(days=days)).date()
+    response = client.get(f"/patient/doctors?day={day}")
+    assert response.status_code == 400
+    assert message in text_of(response)
+
+
+def test_the_front_desk_finds_who_is_free_on_a_day_too(client, make, login_as):
+    login_as(client, make.admin())
+    caller = make.patient()
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    busy_day = make.doctor(user__full_name="Dr. Elsewhere")
+    make.slot(
+        doctor=busy_day,
+        start_at=datetime.combine(day, datetime.min.time(), UTC) - timedelta(hours=3),
+    )
+    free = make.doctor(user__full_name="Dr. Free")
+    make.slot(
+        doctor=free, start_at=datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9)
+    )
+
+    page = text_of(client.get(f"/admin/users/{caller.user.id}/book?day={day.isoformat()}"))
+
+    assert "Dr. Free" in page and "Dr. Elsewhere" not in page

@@ -38,6 +38,7 @@ def _page(patient, doctor, form, problem=None):
             doctors = directory.search_doctors(
                 (search.q.data or "").strip(),
                 search.specialization.data,
+                day=search.day.data,
                 page=page_arg(),
                 per_page=current_app.config["PAGE_SIZE"],
                 now=now,

@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, StringField
+from wtforms import DateField, SelectChoice, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from app.forms_common import PHONE_PATTERN, SelectField, date_in_past, plain_text
 from app.services import directory, profiles
+from app.timeutil import utcnow
 
 MAX_QUERY = 100
 
@@ -17,6 +18,20 @@ class DoctorSearchForm(FlaskForm):
     q = StringField("Doctor's name", validators=[Optional(), Length(max=MAX_QUERY), plain_text])
     # An unknown specialization (say, from an old link) simply matches no doctor.
     specialization = SelectField("Specialization", validate_choice=False, validators=[plain_text])
+    day = DateField(
+        "Free on (optional)",
+        validators=[Optional()],
+        invalid_value_message="Use the format YYYY-MM-DD.",
+    )
+
+    def validate_day(self, field) -> None:
+        if field.data is None:
+            return
+        first, last = directory.searchable_days(utcnow())
+        if field.data < first:
+            raise ValidationError("That day has passed: choose today or later.")
+        if field.data > last:
+            raise ValidationError(f"Bookings open up to {last:%d %B %Y}: choose an earlier day.")
 
     @classmethod
     def from_args(cls, args) -> "DoctorSearchForm":

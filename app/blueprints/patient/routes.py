@@ -51,6 +51,7 @@ def doctors():
     doctors = directory.search_doctors(
         (form.q.data or "").strip(),
         form.specialization.data,
+        day=form.day.data,
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
         now=utcnow(),
