@@ -48,10 +48,12 @@ def test_patient_finds_a_doctor_books_and_both_are_told(browse, cardiologist, ma
 
     use_menu(page, "Find a doctor")
     page.get_by_label("Specialization").select_option("Cardiology")
+    page.get_by_label("Free on (optional)").fill(morning(3, 9).date().isoformat())
     page.get_by_role("button", name="Search").click()
     results = page.get_by_role("table", name="Doctors")
     expect(results.get_by_role("link", name="Dr. Ada Byron")).to_be_visible()
     expect(results.get_by_text("Dr. Skin Deep")).to_have_count(0)
+    expect(results.get_by_text("09:00")).to_be_visible()  # her first time that day
     journey.checkpoint(page, "search")
 
     results.get_by_role("link", name="Dr. Ada Byron").click()

@@ -354,6 +354,8 @@ def test_the_directory_finds_who_is_free_on_a_day(client, db, patient, make):
     assert "Dr. Free" in page and "Dr. Tomorrow" not in page and "Dr. Full" not in page
     assert "1 doctor found." in page
     assert f"First open time {day:%a %d %b}" in page and ">10:00</td>" in page
+    assert f'href="/patient/doctors/{free.id}#day-{day.isoformat()}"' in page  # to that day
+    assert f'id="day-{day.isoformat()}"' in text_of(client.get(f"/patient/doctors/{free.id}"))
 
     empty = text_of(client.get(f"/patient/doctors?day={day.isoformat()}&q=tomorrow"))
     assert f"with an open time on {day:%A %d %B}: try another day" in empty
