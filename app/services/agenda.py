@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, User
 from app.repositories import scheduling as repo
 from app.services import NotFound
-from app.services.booking import can_manage, cancel_refusal
+from app.services.booking import can_manage, cancel_refusal, note_refusal
 from app.timeutil import local_day_bounds, to_local
 
 DASHBOARD_ITEMS = 10
@@ -78,6 +78,11 @@ def day_sheet(doctor: DoctorProfile, day: date) -> DaySheet:
 def cancellable_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
     """The appointments on a page that `actor` may cancel now: where to show a cancel button."""
     return {a.id for a in appointments if cancel_refusal(a, actor, now) is None}
+
+
+def note_editable_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:
+    """The appointments on a page whose note `actor` may change now: where to offer it."""
+    return {a.id for a in appointments if note_refusal(a, actor, now) is None}
 
 
 def movable_ids(appointments: list[Appointment], actor: User, now: datetime) -> set[int]:

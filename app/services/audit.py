@@ -21,6 +21,7 @@ class AuditKind:
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
     APPOINTMENT_OUTCOME = "appointment.outcome"
+    APPOINTMENT_NOTE_CHANGED = "appointment.note_changed"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
     ACCOUNT_EMAIL_CHANGED = "account.email_changed"

@@ -230,3 +230,35 @@ def cancel(
         if slot is not None:
             waitlist.slot_freed(slot, now)
     return appointment
+
+
+def note_refusal(appointment: Appointment, actor: User, now: datetime) -> str | None:
+    """Why `actor` may not change this appointment's note now, or None: the patient may, up to
+    its start (inside the cancel cut-off too: it moves nothing)."""
+    if actor.role != Role.PATIENT:
+        return "Only the patient can change their note."
+    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+        return "Only the note of an upcoming appointment can be changed."
+    return None
+
+
+def change_note(
+    appointment_id: int, notes: str | None, *, actor: User, now: datetime | None = None
+) -> Appointment:
+    """The patient adds to, rewrites or clears what the doctor should know. The audit trail
+    records that it changed, not what it says (it is medical information)."""
+    now = now or utcnow()
+    appointment = repo.lock_appointment(appointment_id)
+    if appointment is None or actor.role != Role.PATIENT or not can_manage(appointment, actor):
+        raise NotFound("That appointment does not exist.")
+    refusal = note_refusal(appointment, actor, now)
+    if refusal is not None:
+        raise Conflict(refusal)
+    notes = (notes or "").strip()[:MAX_NOTES] or None
+    if notes == appointment.notes:
+        return appointment
+    appointment.notes = notes
+    db.session.flush()
+    record(AuditKind.APPOINTMENT_NOTE_CHANGED, actor=actor, target=appointment)
+    notifications.appointment_note_changed(appointment)
+    return appointment

@@ -65,14 +65,15 @@ def _create_key(appointment_id: int, user_id: int) -> str:
 
 
 def queue_for(event: str, appointment: Appointment, doctor, patient) -> None:
-    """Queue calendar work for `event` ("booked", "cancelled" or "rescheduled")."""
+    """Queue calendar work for `event` ("booked", "cancelled", "rescheduled" or "changed": the
+    note; an update rewrites the whole event from the appointment as it is then)."""
     if not google_account.enabled():
         return
     if event == "booked":
         _queue_creates(appointment, doctor, patient)
     elif event == "cancelled":
         _queue_follow_ups(OutboxKind.CALENDAR_DELETE, appointment, doctor, patient)
-    elif event == "rescheduled":
+    elif event in ("rescheduled", "changed"):
         _queue_follow_ups(OutboxKind.CALENDAR_UPDATE, appointment, doctor, patient)
     else:
         raise ValueError(f"unknown calendar event {event!r}")
@@ -130,15 +131,20 @@ def _summary(roles: list[str], doctor: DoctorProfile, patient: PatientProfile) -
     return f"Appointment with {other} ({doctor.specialization})"
 
 
-def event_body(appointment: Appointment, doctor, patient, roles: list[str], event_id: str) -> dict:
+def _description(appointment: Appointment) -> str:
     config = current_app.config
     description = f"{config['CLINIC_NAME']} · front desk {config['CLINIC_PHONE']}"
     if appointment.notes:
         description += f"\n\nNotes: {appointment.notes}"
+    return description
+
+
+def event_body(appointment: Appointment, doctor, patient, roles: list[str], event_id: str) -> dict:
+    config = current_app.config
     return {
         "id": event_id,
         "summary": _summary(roles, doctor, patient),
-        "description": description,
+        "description": _description(appointment),
         "location": config["CLINIC_NAME"],
         **_times(appointment),
         "extendedProperties": {"private": {"hmsAppointmentId": str(appointment.id)}},
@@ -222,7 +228,7 @@ def delete_event(payload: dict, http=None) -> None:
 
 
 def update_event(payload: dict, http=None) -> None:
-    """CALENDAR_UPDATE: move the event to the appointment's current times."""
+    """CALENDAR_UPDATE: bring the event to the appointment's current times and note."""
     account, appointment, _, _ = _load(payload)
     if not _usable(account, payload, "update") or appointment is None:
         return
@@ -233,7 +239,7 @@ def update_event(payload: dict, http=None) -> None:
             events.patch(
                 calendarId="primary",
                 eventId=_existing_event_id(payload, appointment, account),
-                body=_times(appointment),
+                body={**_times(appointment), "description": _description(appointment)},
                 sendUpdates="none",
             ).execute()
         except HttpError as error:

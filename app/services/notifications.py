@@ -129,6 +129,12 @@ def appointment_cancelled(appointment: Appointment, cancelled_by: User) -> None:
     _calendar_hook("cancelled", appointment, doctor, patient)
 
 
+def appointment_note_changed(appointment: Appointment) -> None:
+    """No email (the doctor reads the note on their lists); calendar events show the new one."""
+    doctor, patient = _parties(appointment)
+    _calendar_hook("changed", appointment, doctor, patient)
+
+
 def _calendar_hook(event: str, appointment: Appointment, doctor, patient) -> None:
     """Calendar side effects ride the same outbox; the calendar service decides who is connected."""
     from app.services import calendar_sync

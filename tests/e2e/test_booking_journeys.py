@@ -75,12 +75,23 @@ def test_patient_finds_a_doctor_books_and_both_are_told(browse, cardiologist, ma
     )
     journey.checkpoint(page, "patient-dashboard")
 
+    # Later she remembers her medication and adds it to the note.
+    upcoming.get_by_role("row").filter(has_text="Dr. Ada Byron").get_by_role(
+        "link", name="Edit note"
+    ).click()
+    note = page.get_by_label("Anything the doctor should know?")
+    expect(note).to_have_value(NOTE)
+    note.fill(f"{NOTE} Taking ramipril.")
+    journey.checkpoint(page, "note")
+    page.get_by_role("button", name="Save note").click()
+    expect(page.get_by_role("alert").filter(has_text="Your note for Dr. Ada Byron")).to_be_visible()
+
     doctor_page = browse()
     sign_in(doctor_page, "ada.byron@example.com", FACTORY_PASSWORD)
     upcoming = doctor_page.get_by_role("table", name="Your upcoming appointments")
     booked = upcoming.get_by_role("row").filter(has_text="Grace Hopper")
     expect(booked).to_contain_text(start.strftime("%d %b %Y, %H:%M"))
-    expect(booked).to_contain_text(NOTE)
+    expect(booked).to_contain_text(f"{NOTE} Taking ramipril.")
     journey.checkpoint(doctor_page, "doctor-dashboard")
 
     mails = mailbox.expect(

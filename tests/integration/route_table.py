@@ -303,6 +303,20 @@ ROWS = [
         data=lambda w: {"slot_id": str(w.spare_slot.id)},
         changes=(PATIENT, ADMIN),
     ),
+    Row(
+        "GET",
+        "/booking/appointments/<appointment_id>/note",
+        only(PATIENTS, 200, (PATIENT2,)),
+        **APPOINTMENT,
+    ),
+    Row(
+        "POST",
+        "/booking/appointments/<appointment_id>/note",
+        only(PATIENTS, 302, (PATIENT2,)),
+        **APPOINTMENT,
+        data=lambda w: {"notes": "The pain is worse at night."},
+        changes=(PATIENT,),
+    ),
     # the admin console
     Row("GET", "/admin/", only(ADMINS, 200)),
     Row("GET", "/admin/users", only(ADMINS, 200)),

@@ -37,3 +37,7 @@ class FrontDeskBookingForm(FlaskForm):
 
 class RescheduleForm(FlaskForm):
     slot_id = slot_choice("New time", "Choose a new time.")
+
+
+class NoteForm(FlaskForm):
+    notes = notes_field("Anything the doctor should know?")

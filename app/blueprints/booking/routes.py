@@ -2,14 +2,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.booking import bp
-from app.blueprints.booking.forms import BookingForm
+from app.blueprints.booking.forms import BookingForm, NoteForm
 from app.blueprints.main.routes import dashboard_url
 from app.extensions import db
 from app.models import Role
 from app.security import owned_or_404, roles_allowed
-from app.services import Conflict, DomainError, booking, directory
+from app.services import Conflict, DomainError, NotFound, agenda, booking, directory
 from app.timeutil import utcnow
-from app.views import ID, abort_with, back_url
+from app.views import ID, abort_with, back_url, form_status, show_domain_error
 
 CONFIRM = "booking/confirm.html"
 
@@ -50,3 +50,30 @@ def cancel(appointment_id: int):
         abort_with(error)
     flash("The appointment has been cancelled and its time is open for booking again.", "success")
     return redirect(back_url(dashboard_url(current_user)))
+
+
+@bp.route(f"/appointments/<{ID}:appointment_id>/note", methods=["GET", "POST"])
+@roles_allowed(Role.PATIENT)
+def change_note(appointment_id: int):
+    """The patient's note for the doctor, changed up to the appointment's start."""
+    now = utcnow()
+    try:
+        appointment = agenda.appointment_for(appointment_id, current_user)
+    except NotFound as error:
+        abort_with(error)
+    form = NoteForm(data={"notes": appointment.notes})
+    context = {"appointment": appointment}
+    refusal = booking.note_refusal(appointment, current_user, now)
+    if refusal is not None:
+        return render_template("booking/note.html", form=form, problem=refusal, **context), 409
+    if form.validate_on_submit():
+        try:
+            booking.change_note(appointment.id, form.notes.data, actor=current_user, now=now)
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "booking/note.html", problem=None, **context)
+        flash(f"Your note for {appointment.doctor.user.full_name} is saved.", "success")
+        return redirect(url_for("patient.appointments"))
+    return render_template("booking/note.html", form=form, problem=None, **context), form_status(
+        form
+    )

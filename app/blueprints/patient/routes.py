@@ -39,6 +39,7 @@ def dashboard():
         upcoming=upcoming,
         cancellable=agenda.cancellable_ids(upcoming, current_user, now),
         movable=agenda.movable_ids(upcoming, current_user, now),
+        notable=agenda.note_editable_ids(upcoming, current_user, now),
         waiting=waitlist.entries_for(profile) if profile else [],
     )
 
@@ -94,6 +95,7 @@ def appointments():
         when=when,
         cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
         movable=agenda.movable_ids(pagination.items, current_user, now),
+        notable=agenda.note_editable_ids(pagination.items, current_user, now),
     )
 
 
