@@ -9,6 +9,7 @@ from app.models.scheduling import (
     AppointmentChange,
     AppointmentStatus,
     AvailabilitySlot,
+    ClinicClosure,
     WaitlistEntry,
 )
 from app.models.user import Role, User
@@ -19,6 +20,7 @@ __all__ = [
     "AppointmentStatus",
     "AuditEvent",
     "AvailabilitySlot",
+    "ClinicClosure",
     "DoctorProfile",
     "OutboxKind",
     "OutboxMessage",

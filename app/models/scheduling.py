@@ -150,3 +150,16 @@ class WaitlistEntry(db.Model):
 
     doctor = relationship("DoctorProfile", lazy="raise")
     patient = relationship("PatientProfile", lazy="raise")
+
+
+class ClinicClosure(db.Model):
+    """A clinic-local day the whole clinic is closed (a public holiday): no slot is published on
+    it, and closing it removed the open ones."""
+
+    __tablename__ = "clinic_closures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,6 +27,7 @@ from app.models import (
     Appointment,
     AppointmentStatus,
     AvailabilitySlot,
+    ClinicClosure,
     DoctorProfile,
     PatientProfile,
     User,
@@ -253,6 +254,28 @@ def first_open_start(doctor_id, earliest, latest) -> ScalarSelect:
         .limit(1)
         .scalar_subquery()
     )
+
+
+def lock_all_doctors() -> list[DoctorProfile]:
+    """Every doctor, row-locked in id order: a clinic closure holds every doctor's slot creation
+    (which locks its doctor first, `lock_doctor`) until it commits."""
+    return list(
+        db.session.scalars(
+            select(DoctorProfile).order_by(DoctorProfile.id).with_for_update(of=DoctorProfile)
+        )
+    )
+
+
+def closure_on(day) -> ClinicClosure | None:
+    return db.session.scalar(select(ClinicClosure).where(ClinicClosure.day == day))
+
+
+def closures_between(first, last) -> dict:
+    """The closures of the clinic-local days in [first, last], by day."""
+    rows = db.session.scalars(
+        select(ClinicClosure).where(ClinicClosure.day >= first, ClinicClosure.day <= last)
+    )
+    return {closure.day: closure for closure in rows}
 
 
 def lock_doctor_slots_starting(

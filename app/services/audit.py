@@ -31,6 +31,8 @@ class AuditKind:
     GOOGLE_DISCONNECTED = "google.disconnected"
     WAITLIST_JOINED = "waitlist.joined"
     WAITLIST_LEFT = "waitlist.left"
+    CLINIC_CLOSED = "clinic.closed"
+    CLINIC_REOPENED = "clinic.reopened"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -42,6 +42,17 @@ class ClearResult:
 class WeeklyResult:
     created: int
     skipped: int
+    closed_days: tuple[date, ...] = ()  # clinic closures left out
+
+
+def _refuse_closed(day: date, field_name: str) -> None:
+    """After `lock_doctor`: a closure committed meanwhile is seen (closures.close locks every
+    doctor before removing their slots)."""
+    closure = repo.closure_on(day)
+    if closure is not None:
+        raise DomainError(
+            f"The clinic is closed on {day:%A %d %B %Y} ({closure.reason}).", field=field_name
+        )
 
 
 def _check_length(start: datetime, end: datetime, field: str = "end_time") -> None:
@@ -91,6 +102,7 @@ def create_slot(
         raise DomainError("That time has already passed.", field="start_time")
 
     repo.lock_doctor(doctor.id)
+    _refuse_closed(day, "date")
     if repo.doctor_slots_between(doctor.id, start, end):
         raise Conflict("This slot overlaps one of your existing slots.")
     slot = AvailabilitySlot(doctor_id=doctor.id, start_at=start, end_at=end)
@@ -159,6 +171,8 @@ def create_weekly(
         )
 
     repo.lock_doctor(doctor.id)
+    closed = repo.closures_between(start_date, end_date)
+    wanted = [want for want in wanted if want[0] not in closed]
     # Day bounds, not local_to_utc(day, 00:00): in some zones midnight itself is skipped by DST.
     window_start = local_day_bounds(start_date)[0]
     window_end = local_day_bounds(end_date)[1]
@@ -202,7 +216,8 @@ def create_weekly(
         start_date=start_date.isoformat(),
         end_date=end_date.isoformat(),
     )
-    return WeeklyResult(created=len(created), skipped=skipped)
+    closed_days = tuple(sorted(day for day in closed if day.weekday() in weekdays))
+    return WeeklyResult(created=len(created), skipped=skipped, closed_days=closed_days)
 
 
 def delete_slot(doctor: DoctorProfile, slot_id: int, *, actor: User) -> None:

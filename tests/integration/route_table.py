@@ -323,6 +323,21 @@ ROWS = [
     Row("GET", "/admin/appointments", only(ADMINS, 200)),
     Row("GET", "/admin/appointments.csv", only(ADMINS, 200)),
     Row("GET", "/admin/audit", only(ADMINS, 200)),
+    Row("GET", "/admin/closures", only(ADMINS, 200)),
+    Row(
+        "POST",
+        "/admin/closures",
+        only(ADMINS, 302),
+        data=lambda w: {"day": (local_today() + timedelta(days=20)).isoformat(), "reason": "Audit"},
+        changes=ADMINS,
+    ),
+    Row(
+        "POST",
+        "/admin/closures/<closure_id>/reopen",
+        only(ADMINS, 302),
+        args=lambda w: {"closure_id": w.closure.id},
+        changes=ADMINS,
+    ),
     Row("GET", "/admin/charts/<name>.svg", only(ADMINS, 200), args=lambda w: {"name": "bookings"}),
     Row(
         "GET",

@@ -15,6 +15,7 @@ from app.extensions import db as _db
 from app.models import (
     Appointment,
     AvailabilitySlot,
+    ClinicClosure,
     DoctorProfile,
     PatientProfile,
     User,
@@ -50,6 +51,7 @@ class World:
     other_appointment: Appointment  # the second patient's with the second doctor
     entry: WaitlistEntry  # the first patient's, for the first doctor
     other_entry: WaitlistEntry  # the second patient's, for the second doctor
+    closure: ClinicClosure  # a public holiday a month ahead
 
     def user(self, actor: str) -> User | None:
         return {
@@ -94,8 +96,9 @@ def build_world(make) -> World:
         other_entry=WaitlistEntry(
             patient=patient2, doctor=doctor2, day=local_today() + timedelta(days=3)
         ),
+        closure=ClinicClosure(day=local_today() + timedelta(days=30), reason="Holiday"),
     )
-    _db.session.add_all([world.entry, world.other_entry])
+    _db.session.add_all([world.entry, world.other_entry, world.closure])
     _db.session.commit()
     return world
 

@@ -37,6 +37,9 @@ def test_the_table_lists_every_admin_page():
         ("admin.appointments", "GET"),
         ("admin.appointments_csv", "GET"),
         ("admin.audit", "GET"),
+        ("admin.clinic_closures", "GET"),
+        ("admin.clinic_closures", "POST"),
+        ("admin.reopen_clinic", "POST"),
     }
 
 
@@ -73,7 +76,14 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
 
     response = client.open(_url(app, endpoint, arguments, victim.id), method=method)
 
-    if (endpoint, method) in (("admin.book_for", "POST"), ("admin.change_email", "POST")):
+    empty_forms = (
+        ("admin.book_for", "POST"),
+        ("admin.change_email", "POST"),
+        ("admin.clinic_closures", "POST"),
+    )
+    if (endpoint, method) in empty_forms:
         assert response.status_code == 400  # reached: an empty form (no time, no address)
+    elif endpoint == "admin.reopen_clinic":
+        assert response.status_code == 404  # reached: there is no such closure
     else:
         assert response.status_code == (302 if method == "POST" else 200)

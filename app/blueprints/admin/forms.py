@@ -6,7 +6,7 @@ from datetime import datetime
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, StringField, ValidationError
 from wtforms.fields import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from app.blueprints.auth.forms import email_field
 from app.forms_common import SelectField, plain_text, reasonable_day
@@ -110,3 +110,18 @@ class AuditFilterForm(DateRangeForm):
 class DeactivateForm(FlaskForm):
     cancel_upcoming = BooleanField("Also cancel these appointments")
     next = HiddenField(validators=[Optional(), Length(max=2000)])  # the list to go back to
+
+
+class ClosureForm(FlaskForm):
+    day = DateField(
+        "Day",
+        validators=[InputRequired(), reasonable_day],
+        invalid_value_message="Use the format YYYY-MM-DD.",
+    )
+    reason = StringField(
+        "Reason (doctors and the audit trail see it)",
+        validators=[InputRequired(), Length(max=200), plain_text],
+    )
+    cancel_booked = BooleanField(
+        "Also cancel that day's booked appointments (each patient and doctor is emailed)"
+    )

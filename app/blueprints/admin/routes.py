@@ -16,6 +16,7 @@ from app.blueprints.admin.forms import (
     AppointmentFilterForm,
     AuditFilterForm,
     ChangeEmailForm,
+    ClosureForm,
     DeactivateForm,
     UserFilterForm,
 )
@@ -23,7 +24,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.repositories import admin as lists
 from app.security import client_ip, is_safe_next
-from app.services import DomainError, accounts, password_reset, stats
+from app.services import DomainError, accounts, closures, password_reset, stats
 from app.timeutil import local_today, utcnow
 from app.views import ID, abort_with, form_status, page_arg, show_domain_error
 from app.web_security import talisman
@@ -223,3 +224,56 @@ def appointments_csv():
 def audit():
     form = AuditFilterForm(formdata=request.args)
     return _list_page("admin/audit.html", form, lists.audit_search)
+
+
+@bp.route("/closures", methods=["GET", "POST"])
+def clinic_closures():
+    """Days the whole clinic is shut: closing one removes every doctor's open slots on it (and,
+    when asked, cancels its bookings); doctors cannot publish slots on it afterwards."""
+    form = ClosureForm()
+    if form.validate_on_submit():
+        try:
+            done = closures.close(
+                form.day.data,
+                form.reason.data,
+                actor=current_user._get_current_object(),
+                cancel_booked=form.cancel_booked.data,
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(
+                error, form, "admin/closures.html", closures=closures.upcoming()
+            )
+        flash(_closed_message(done), "success")
+        return redirect(url_for("admin.clinic_closures"))
+    return render_template(
+        "admin/closures.html", form=form, closures=closures.upcoming()
+    ), form_status(form)
+
+
+def _closed_message(done: closures.Closed) -> str:
+    day = done.closure.day
+    message = f"The clinic is closed on {day:%A %d %B %Y}. Removed {done.removed} open slots"
+    if done.cancelled:
+        message += f" and cancelled {done.cancelled} booked appointments (both sides emailed)"
+    message += "."
+    if done.kept_booked:
+        message += (
+            f" {_appointments(done.kept_booked, 'stands', 'stand')} as booked that day: "
+            "cancel from Appointments any that must go."
+        )
+    return message
+
+
+@bp.post(f"/closures/<{ID}:closure_id>/reopen")
+def reopen_clinic(closure_id: int):
+    try:
+        closure = closures.reopen(closure_id, actor=current_user._get_current_object())
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    flash(
+        f"The clinic is open again on {closure.day:%A %d %B %Y}: doctors can publish slots.",
+        "success",
+    )
+    return redirect(url_for("admin.clinic_closures"))

@@ -15,7 +15,7 @@ from app.blueprints.doctor.forms import (
 from app.extensions import db
 from app.models import DoctorProfile
 from app.security import owned_or_404
-from app.services import DomainError, agenda, directory, profiles, visits
+from app.services import DomainError, agenda, closures, directory, profiles, visits
 from app.services import availability as availability_service
 from app.timeutil import local_today, utcnow
 from app.views import (
@@ -55,12 +55,13 @@ AVAILABILITY_FORMS = {
 
 def _availability_page(doctor: DoctorProfile, posted: str | None = None, **forms) -> dict:
     """The availability page's context: its three forms (blank, but for the one `posted` and
-    passed in) and the doctor's slots."""
+    passed in), the doctor's slots, and the clinic's coming closures."""
     slots = agenda.doctor_slots_page(
         doctor, now=utcnow(), page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
     )
     blank = {name: form(formdata=None) for name, form in AVAILABILITY_FORMS.items()}
-    return {**blank, **forms, "slots": slots, "posted": posted}
+    closed = closures.upcoming()
+    return {**blank, **forms, "slots": slots, "posted": posted, "closures": closed}
 
 
 def _availability_form(form, posted: str, act):
@@ -108,7 +109,11 @@ def availability_weekly():
             actor=current_user,
         )
         created = f"Created {result.created} slots, skipped {result.skipped}"
-        return f"{created} (overlapping or in the past).", "success"
+        message = f"{created} (overlapping or in the past)."
+        if result.closed_days:
+            days = ", ".join(f"{day:%a %d %b}" for day in result.closed_days)
+            message += f" The clinic is closed on {days}: nothing was published then."
+        return message, "success"
 
     return _availability_form(WeeklyForm(), "weekly", fill)
 
