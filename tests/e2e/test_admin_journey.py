@@ -139,3 +139,40 @@ def test_a_departing_doctor_is_deactivated_with_their_bookings(browse, make, two
     mailbox.expect(
         ("BOOKING_CANCELLED", "grace@example.com"), ("BOOKING_CANCELLED", "alan@example.com")
     )
+
+
+def test_the_clinic_closes_for_a_holiday(browse, make, two_bookings, mailbox):
+    """The clinic shuts on the day of Dr. Byron's bookings: the admin closes it and cancels
+    them (their slots go with the open one); the doctor's availability page then says so."""
+    journey = Journey("closure")
+    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    day = (datetime.now(UTC) + timedelta(days=3)).date()  # two_bookings' day
+    page = browse()
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    sign_in(page, admin.email, FACTORY_PASSWORD)
+
+    use_menu(page, "Closures")
+    page.get_by_label("Day", exact=True).fill(day.isoformat())
+    page.get_by_label("Reason (doctors and the audit trail see it)").fill("Founders' day")
+    page.get_by_label(re.compile(r"^Also cancel that day's booked appointments")).check()
+    journey.checkpoint(page, "form")
+    page.get_by_role("button", name="Close the clinic that day").click()
+
+    expect(
+        page.get_by_role("alert").filter(
+            has_text="Removed 3 open slots and cancelled 2 booked appointments"
+        )
+    ).to_be_visible()
+    assert questions and questions[0].startswith(f"Close the clinic on {day.isoformat()}?")
+    closures = page.get_by_role("region", name="Coming closures")
+    expect(closures.get_by_role("row").filter(has_text="Founders' day")).to_have_count(1)
+    journey.checkpoint(page, "closed")
+    mailbox.expect(
+        ("BOOKING_CANCELLED", "grace@example.com"), ("BOOKING_CANCELLED", "alan@example.com")
+    )
+
+    doctor = browse()
+    sign_in(doctor, "ada.byron@example.com", FACTORY_PASSWORD)
+    use_menu(doctor, "Availability")
+    expect(doctor.get_by_role("note")).to_contain_text("(Founders' day)")

@@ -92,7 +92,9 @@ def test_closing_can_cancel_the_days_bookings_too(client, db, make, admin):
     assert db.session.get(Appointment, booked.id).status == "cancelled"
     told = {(m.payload["action"], m.payload["to"]) for m in messages(db)}
     assert ("BOOKING_CANCELLED", "grace@example.com") in told
-    assert "and cancelled 1 booked appointments" in text_of(client.get(CLOSURES))
+    assert "and cancelled 1 booked appointment (both sides emailed)" in text_of(
+        client.get(CLOSURES)
+    )
 
 
 @pytest.mark.parametrize(

@@ -253,9 +253,12 @@ def clinic_closures():
 
 def _closed_message(done: closures.Closed) -> str:
     day = done.closure.day
-    message = f"The clinic is closed on {day:%A %d %B %Y}. Removed {done.removed} open slots"
-    if done.cancelled:
-        message += f" and cancelled {done.cancelled} booked appointments (both sides emailed)"
+    removed, cancelled = done.removed, done.cancelled
+    message = f"The clinic is closed on {day:%A %d %B %Y}. Removed {removed} open slot"
+    message += "" if removed == 1 else "s"
+    if cancelled:
+        message += f" and cancelled {cancelled} booked appointment{'' if cancelled == 1 else 's'}"
+        message += " (both sides emailed)"
     message += "."
     if done.kept_booked:
         message += (
