@@ -36,9 +36,7 @@ def _page(patient, doctor, form, problem=None):
         doctors = None
         if search.validate():
             doctors = directory.search_doctors(
-                (search.q.data or "").strip(),
-                search.specialization.data,
-                day=search.day.data,
+                **search.filters(),
                 page=page_arg(),
                 per_page=current_app.config["PAGE_SIZE"],
                 now=now,

@@ -24,6 +24,14 @@ class DoctorSearchForm(FlaskForm):
         invalid_value_message="Use the format YYYY-MM-DD.",
     )
 
+    def filters(self) -> dict:
+        """The search as `directory.search_doctors` takes it."""
+        return {
+            "name": (self.q.data or "").strip(),
+            "specialization": self.specialization.data,
+            "day": self.day.data,
+        }
+
     def validate_day(self, field) -> None:
         if field.data is None:
             return

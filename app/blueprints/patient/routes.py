@@ -50,9 +50,7 @@ def doctors():
     if not form.validate():
         return render_template("patient/doctors.html", form=form, doctors=None), 400
     doctors = directory.search_doctors(
-        (form.q.data or "").strip(),
-        form.specialization.data,
-        day=form.day.data,
+        **form.filters(),
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
         now=utcnow(),
