@@ -266,6 +266,17 @@ def lock_all_doctors() -> list[DoctorProfile]:
     )
 
 
+def doctors_with_slots_starting(start: datetime, end: datetime) -> set[int]:
+    """The ids of the doctors with a slot starting in [start, end), in one query."""
+    return set(
+        db.session.scalars(
+            select(AvailabilitySlot.doctor_id)
+            .where(AvailabilitySlot.start_at >= start, AvailabilitySlot.start_at < end)
+            .distinct()
+        )
+    )
+
+
 def closure_on(day) -> ClinicClosure | None:
     return db.session.scalar(select(ClinicClosure).where(ClinicClosure.day == day))
 

@@ -17,7 +17,7 @@ from app.models import ClinicClosure, User
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound, availability
 from app.services.audit import AuditKind, record
-from app.timeutil import local_today, utcnow
+from app.timeutil import local_day_bounds, local_today, utcnow
 
 MAX_REASON = 200
 
@@ -57,7 +57,12 @@ def close(
     except IntegrityError:
         raise Conflict(f"The clinic is already closed on {day:%A %d %B %Y}.") from None
     removed = cancelled = kept = 0
-    for doctor in repo.lock_all_doctors():
+    doctors = repo.lock_all_doctors()
+    # Only the doctors with slots that day have anything to clear (an active appointment always
+    # holds a slot): a few queries each, not a few for every doctor of the clinic.
+    start, end = local_day_bounds(day)
+    busy = repo.doctors_with_slots_starting(start, end)
+    for doctor in (d for d in doctors if d.id in busy):
         result = availability.clear_open_slots(
             doctor,
             first_day=day,
