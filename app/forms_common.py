@@ -4,9 +4,11 @@ from datetime import date
 
 import wtforms
 from markupsafe import Markup, escape
-from wtforms import IntegerField, ValidationError
+from wtforms import IntegerField, StringField, ValidationError
+from wtforms.validators import Length, Optional
 from wtforms.widgets import Select
 
+from app.models import CANCEL_REASON_MAX
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 
 PHONE_PATTERN = r"^[0-9+()\-. ]{5,32}$"
@@ -38,6 +40,15 @@ def plain_text(form, field) -> None:
     """Refuse control characters (NUL among them, which PostgreSQL cannot store in text)."""
     if field.data and any(ord(c) < 32 and c not in "\t\r\n" for c in field.data):
         raise ValidationError("Please remove the special characters from this field.")
+
+
+def cancel_reason_field(label: str) -> StringField:
+    """Why appointments are cancelled, told to both sides (`booking.cancel`'s `reason`)."""
+    return StringField(
+        label,
+        validators=[Optional(), Length(max=CANCEL_REASON_MAX), plain_text],
+        render_kw={"maxlength": CANCEL_REASON_MAX},
+    )
 
 
 class SmallIntegerField(IntegerField):

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, url_for
 
+from app.models import CANCEL_REASON_MAX
 from app.timeutil import age_on, format_local, local_today, to_local
 
 _MARKER = 2_147_483_647  # an id no table reaches (the ID converter's bound), and unique in a URL
@@ -27,6 +28,7 @@ def url_for_each(endpoint: str, name: str, **values) -> Callable[[int], str]:
 
 def register(app: Flask) -> None:
     app.add_template_global(url_for_each)
+    app.add_template_global(CANCEL_REASON_MAX, "cancel_reason_max")
 
     @app.template_filter("local")
     def local_filter(value, fmt: str = "%a %d %b %Y, %H:%M"):

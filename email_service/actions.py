@@ -82,7 +82,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "BOOKING_CANCELLED": Action(
         required=(*_PEOPLE, "start_display", "appointment_id"),
-        optional=("cancelled_by", "manage_url"),
+        optional=("cancelled_by", "cancel_reason", "manage_url"),
         variant_field="recipient_role",
         subjects={
             "patient": "Appointment cancelled: $doctor_name, $start_display",

@@ -5,6 +5,7 @@ from app.models.doctor import DoctorProfile
 from app.models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from app.models.patient import PatientProfile
 from app.models.scheduling import (
+    CANCEL_REASON_MAX,
     Appointment,
     AppointmentChange,
     AppointmentStatus,
@@ -15,6 +16,7 @@ from app.models.scheduling import (
 from app.models.user import Role, User
 
 __all__ = [
+    "CANCEL_REASON_MAX",
     "Appointment",
     "AppointmentChange",
     "AppointmentStatus",

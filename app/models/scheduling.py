@@ -33,6 +33,7 @@ class AppointmentStatus(enum.StrEnum):
 
 
 ACTIVE_APPOINTMENT_SQL = "status <> 'cancelled'"
+CANCEL_REASON_MAX = 200
 
 
 class AvailabilitySlot(db.Model):
@@ -94,6 +95,8 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why, when the one cancelling said: both sides read it, in their lists and the email.
+    cancel_reason: Mapped[str | None] = mapped_column(String(CANCEL_REASON_MAX))
     google_event_id_doctor: Mapped[str | None] = mapped_column(String(255))
     google_event_id_patient: Mapped[str | None] = mapped_column(String(255))
     # The start time a reminder was queued for: a moved appointment is reminded again.

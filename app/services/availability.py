@@ -240,11 +240,13 @@ def clear_open_slots(
     actor: User,
     now: datetime | None = None,
     cancel_booked: bool = False,
+    reason: str | None = None,
 ) -> ClearResult:
     """Time off: delete the doctor's open slots on these days (clinic dates, inclusive) that
     have not started. Booked ones stay, unless `cancel_booked`: then their appointments are
-    cancelled first, each as the doctor would one by one (the patient is emailed, the calendar
-    event and the reminder withdrawn), but no waitlist is offered a slot about to go.
+    cancelled first, each as the doctor would one by one (the patient is emailed, with `reason`
+    when given; the calendar event and the reminder withdrawn), but no waitlist is offered a slot
+    about to go.
 
     Appointments are locked before slots, as a reschedule does, so the two cannot deadlock. The
     slots are locked before they are looked at, so a booking under way either finishes before
@@ -265,7 +267,9 @@ def clear_open_slots(
             still_there = start <= appointment.start_at < end
             if appointment.status != AppointmentStatus.BOOKED or not still_there:
                 continue  # moved or cancelled by the patient a moment ago: theirs to keep
-            booking.cancel(appointment_id, actor=actor, now=now, offer_to_waitlist=False)
+            booking.cancel(
+                appointment_id, actor=actor, now=now, offer_to_waitlist=False, reason=reason
+            )
             cancelled += 1
     slots = repo.lock_doctor_slots_starting(doctor.id, start, end)
     booked = repo.booked_slot_ids([slot.id for slot in slots])

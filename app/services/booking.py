@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
+    CANCEL_REASON_MAX,
     Appointment,
     AppointmentStatus,
     AvailabilitySlot,
@@ -23,7 +24,7 @@ from app.models import (
     User,
 )
 from app.repositories import scheduling as repo
-from app.services import Conflict, NotFound, notifications, reminders, waitlist
+from app.services import Conflict, DomainError, NotFound, notifications, reminders, waitlist
 from app.services.audit import AuditKind, record
 from app.timeutil import utcnow
 
@@ -201,10 +202,17 @@ def cancel(
     actor: User,
     now: datetime | None = None,
     offer_to_waitlist: bool = True,
+    reason: str | None = None,
 ) -> Appointment:
     """Cancel an upcoming appointment; it is kept for history and its slot opens again (and the
-    day's waitlist hears of it, unless the slot is about to go too: a doctor's time off)."""
+    day's waitlist hears of it, unless the slot is about to go too: a doctor's time off).
+
+    `reason`, when given, is kept with it and goes in both emails. The audit trail records only
+    that one was given: it may say something about the patient's health."""
     now = now or utcnow()
+    reason = " ".join((reason or "").split()) or None
+    if reason is not None and len(reason) > CANCEL_REASON_MAX:
+        raise DomainError(f"Keep the reason to {CANCEL_REASON_MAX} characters.", field="reason")
     appointment = repo.lock_appointment(appointment_id)
     if appointment is None or not can_manage(appointment, actor):
         raise NotFound("That appointment does not exist.")
@@ -215,6 +223,7 @@ def cancel(
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = now
     appointment.cancelled_by_id = actor.id
+    appointment.cancel_reason = reason
     db.session.flush()
     record(
         AuditKind.APPOINTMENT_CANCELLED,
@@ -222,6 +231,7 @@ def cancel(
         target=appointment,
         by_role=actor.role.value,
         slot_id=appointment.slot_id,
+        with_reason=reason is not None,
     )
     notifications.appointment_cancelled(appointment, actor)
     reminders.withdraw(appointment, "cancelled")

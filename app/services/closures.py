@@ -70,6 +70,7 @@ def close(
             actor=actor,
             now=now,
             cancel_booked=cancel_booked,
+            reason=reason,
         )
         removed += result.removed
         cancelled += result.cancelled

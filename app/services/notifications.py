@@ -122,6 +122,8 @@ def appointment_cancelled(appointment: Appointment, cancelled_by: User) -> None:
     for role, person in (("patient", patient.user), ("doctor", doctor.user)):
         data = _appointment_data(appointment, doctor, patient, role)
         data["cancelled_by"] = by
+        if appointment.cancel_reason:
+            data["cancel_reason"] = appointment.cancel_reason
         data.pop("ics_url")
         _queue_email(
             "BOOKING_CANCELLED", person.email, data, key=f"cancelled:{appointment.id}:{role}"

@@ -116,17 +116,22 @@ def test_patient_cancels_and_the_slot_opens_again(page, make, cardiologist, mail
     row = page.get_by_role("row").filter(has_text="Dr. Ada Byron")
     expect(row).to_contain_text(start.strftime("%H:%M"))
     journey.checkpoint(page, "my-appointments")
-    questions: list[str] = []
-    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
-    row.get_by_role("button", name="Cancel").click()  # the browser asks first: "no"
-    assert questions and start.strftime("%d %b %Y, %H:%M") in questions[0]
+    row.get_by_role("button", name="Cancel").click()  # the page asks first, with the time
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(start.strftime("%d %b %Y, %H:%M"))
+    journey.checkpoint(page, "asked")
+    dialog.get_by_role("button", name="Keep it").click()  # "no"
+    expect(dialog).to_be_hidden()
     page.reload()
     expect(page.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_contain_text("Booked")
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    row.get_by_role("button", name="Cancel").click()  # and now "yes"
+    row.get_by_role("button", name="Cancel").click()
+    page.get_by_label("Reason, for the email to both of you (optional)").fill("Feeling better")
+    dialog.get_by_role("button", name="Cancel the appointment").click()  # and now "yes"
     expect(page.get_by_role("alert").filter(has_text="has been cancelled")).to_be_visible()
-    expect(page.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_contain_text("Cancelled")
+    expect(page.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_contain_text(
+        "Cancelled by you: Feeling better"
+    )
     journey.checkpoint(page, "cancelled")
 
     use_menu(page, "Find a doctor")
@@ -136,10 +141,12 @@ def test_patient_cancels_and_the_slot_opens_again(page, make, cardiologist, mail
     expect(page.get_by_role("button", name="Confirm booking")).to_be_enabled()
     journey.checkpoint(page, "bookable-again")
 
-    mailbox.expect(
+    mails = mailbox.expect(
         ("BOOKING_CANCELLED", "grace@example.com"),
         ("BOOKING_CANCELLED", "ada.byron@example.com"),
     )
+    body = mails["BOOKING_CANCELLED", "ada.byron@example.com"].get_body(("plain",)).get_content()
+    assert "Cancelled by: Grace Hopper\n\nReason: Feeling better" in body
 
 
 def test_two_patients_race_for_one_slot(browse, make, cardiologist):

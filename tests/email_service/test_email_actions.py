@@ -132,6 +132,24 @@ def test_optional_fields_show_when_present(smtp_server, send, payload):
     assert 'href="https://hms.test/patient/appointments"' in page
 
 
+@pytest.mark.parametrize("role", ["patient", "doctor"])
+def test_a_cancellation_says_why_when_a_reason_was_given(smtp_server, send, payload, role):
+    send(payload("BOOKING_CANCELLED", role, cancel_reason='Unwell <today> & "sorry"'))
+
+    [message] = smtp_server.messages()
+    text = message.get_body(("plain",)).get_content()
+    page = message.get_body(("html",)).get_content()
+    assert 'Cancelled by: Dr. Ada Byron\n\nReason: Unwell <today> & "sorry"' in text
+    assert "<strong>Reason:</strong> Unwell &lt;today&gt; &amp; &quot;sorry&quot;" in page
+
+
+def test_a_cancellation_reason_stays_on_one_line(smtp_server, send, payload):
+    reply = send(payload("BOOKING_CANCELLED", "patient", cancel_reason="one\nBcc: x@evil.test"))
+
+    assert reply.status == 400
+    assert smtp_server.messages() == []
+
+
 @pytest.mark.parametrize("absent", [None, ""], ids=["null", "empty"])
 def test_optional_fields_may_be_absent(smtp_server, send, payload, absent):
     body = payload("BOOKING_CONFIRMATION", "patient")

@@ -194,6 +194,7 @@ def test_csv_export_matches_the_filter(client, admin, roster):
         "cancelled_at",
         "cancelled_by",
         "notes",
+        "cancel_reason",
     ]
     d = roster["d"]
     assert len(rows) == 2
@@ -211,12 +212,12 @@ def test_csv_export_matches_the_filter(client, admin, roster):
     assert [int(row[0]) for row in _csv(client, "?patient=lisa")[1:]] == _expect(roster, "c", "a")
 
 
-def test_csv_export_names_who_cancelled(client, db, admin, roster):
-    booking.cancel(roster["b"].id, actor=admin)
+def test_csv_export_names_who_cancelled_and_why(client, db, admin, roster):
+    booking.cancel(roster["b"].id, actor=admin, reason="=Doctor unwell")
     db.session.commit()
 
     row = next(r for r in _csv(client) if r[0] == str(roster["b"].id))
-    assert (row[3], row[10]) == ("cancelled", "Ada Admin")
+    assert (row[3], row[10], row[12]) == ("cancelled", "Ada Admin", "'=Doctor unwell")
     assert row[9] != ""
 
 

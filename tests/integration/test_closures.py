@@ -90,8 +90,10 @@ def test_closing_can_cancel_the_days_bookings_too(client, db, make, admin):
     )
 
     assert db.session.get(Appointment, booked.id).status == "cancelled"
+    assert db.session.get(Appointment, booked.id).cancel_reason == "Strike"
     told = {(m.payload["action"], m.payload["to"]) for m in messages(db)}
     assert ("BOOKING_CANCELLED", "grace@example.com") in told
+    assert {m.payload["data"].get("cancel_reason") for m in messages(db)} == {"Strike"}
     assert "and cancelled 1 booked appointment (both sides emailed)" in text_of(
         client.get(CLOSURES)
     )

@@ -165,12 +165,21 @@ def test_a_sick_day_cancels_the_booked_appointments_too_when_asked(client, db, d
     db.session.commit()
 
     response = client.post(
-        CLEAR, data={"first_day": iso(3), "last_day": iso(3), "cancel_booked": "y"}
+        CLEAR,
+        data={
+            "first_day": iso(3),
+            "last_day": iso(3),
+            "cancel_booked": "y",
+            "reason": "  Unwell,\n sorry ",
+        },
     )
 
     assert response.status_code == 302
     db.session.expire_all()
     assert [db.session.get(Appointment, a.id).status for a in cancelled] == ["cancelled"] * 2
+    assert {db.session.get(Appointment, a.id).cancel_reason for a in cancelled} == {"Unwell, sorry"}
+    reasons = {m.payload["data"].get("cancel_reason") for m in messages(db)}
+    assert reasons == {"Unwell, sorry"}
     assert db.session.get(Appointment, elsewhere.id).status == "booked"
     assert slot_starts(db, doctor) == [at(4, 9)]
     told = {(m.payload["action"], m.payload["to"]) for m in messages(db)}

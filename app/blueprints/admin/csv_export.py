@@ -28,6 +28,7 @@ HEADER = [
     "cancelled_at",
     "cancelled_by",
     "notes",
+    "cancel_reason",  # last: added after the others, whose places spreadsheets may rely on
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,6 +58,7 @@ def _row(appointment: Appointment) -> list:
         _when(appointment.cancelled_at),
         appointment.cancelled_by.full_name if appointment.cancelled_by else "",
         appointment.notes,
+        appointment.cancel_reason,
     ]
 
 

@@ -119,7 +119,7 @@ class ClosureForm(FlaskForm):
         invalid_value_message="Use the format YYYY-MM-DD.",
     )
     reason = StringField(
-        "Reason (doctors and the audit trail see it)",
+        "Reason (doctors see it, and the patients of any appointments cancelled)",
         validators=[InputRequired(), Length(max=200), plain_text],
     )
     cancel_booked = BooleanField(

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from app.forms_common import bounded_int, plain_text
+from app.forms_common import bounded_int, cancel_reason_field, plain_text
 from app.services.booking import MAX_NOTES
 
 
@@ -41,3 +41,9 @@ class RescheduleForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     notes = notes_field("Anything the doctor should know?")
+
+
+class CancelForm(FlaskForm):
+    """The cancel button's form. The browser's dialog asks for the reason; it may stay empty."""
+
+    reason = cancel_reason_field("Reason (optional)")

@@ -2,11 +2,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.booking import bp
-from app.blueprints.booking.forms import BookingForm, NoteForm
+from app.blueprints.booking.forms import BookingForm, CancelForm, NoteForm
 from app.blueprints.main.routes import dashboard_url
+from app.errors import render_error
 from app.extensions import db
 from app.models import Role
-from app.security import owned_or_404, roles_allowed
+from app.security import owned_or_404, roles_allowed, same_site_referrer
 from app.services import Conflict, DomainError, NotFound, agenda, booking, directory
 from app.timeutil import utcnow
 from app.views import ID, abort_with, back_url, form_status, show_domain_error
@@ -42,9 +43,14 @@ def slot(slot_id: int):
 
 @bp.post(f"/appointments/<{ID}:appointment_id>/cancel")
 def cancel(appointment_id: int):
-    """By the appointment's patient, its doctor or an admin; anyone else meets a 404."""
+    """By the appointment's patient, its doctor or an admin; anyone else meets a 404. An
+    optional `reason` goes to both sides."""
+    form = CancelForm()
+    if not form.validate_on_submit():  # a reason past the field's maxlength, or a broken one
+        problem = f"Nothing was cancelled. The reason: {' '.join(form.reason.errors)}"
+        return render_error(400, problem, back=same_site_referrer())
     try:
-        booking.cancel(appointment_id, actor=current_user)
+        booking.cancel(appointment_id, actor=current_user, reason=form.reason.data)
         db.session.commit()
     except DomainError as error:
         abort_with(error)

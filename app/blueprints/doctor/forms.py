@@ -19,6 +19,7 @@ from app.forms_common import (
     SelectField,
     SmallIntegerField,
     bounded_int,
+    cancel_reason_field,
     plain_text,
     reasonable_day,
 )
@@ -104,6 +105,7 @@ class ClearSlotsForm(FlaskForm):
     cancel_booked = BooleanField(
         "Also cancel my booked appointments on those days (each patient is emailed)"
     )
+    reason = cancel_reason_field("Reason given to those patients (optional)")
 
 
 class DoctorProfileForm(FlaskForm):

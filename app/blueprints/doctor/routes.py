@@ -151,6 +151,7 @@ def clear_availability():
             last_day=form.last_day.data,
             actor=current_user,
             cancel_booked=form.cancel_booked.data,
+            reason=form.reason.data,
         )
         return _cleared(result), "success" if result.removed or result.cancelled else "info"
 
