@@ -357,6 +357,19 @@ def first_completed_visits(doctor_id: int, patient_ids: Iterable[int]) -> dict[i
     return dict(rows.all())
 
 
+def history_counts(doctor_id: int, patient_id: int) -> tuple[dict[str, int], datetime | None]:
+    """How many appointments this patient has had with this doctor, by status, and when their
+    first completed visit was, in one query ({} when they have never had one)."""
+    rows = db.session.execute(
+        select(Appointment.status, func.count(), func.min(Appointment.start_at))
+        .where(Appointment.doctor_id == doctor_id, Appointment.patient_id == patient_id)
+        .group_by(Appointment.status)
+    ).all()
+    counts = {AppointmentStatus(status).value: number for status, number, _ in rows}
+    completed = [start for status, _, start in rows if status == AppointmentStatus.COMPLETED]
+    return counts, completed[0] if completed else None
+
+
 def _not_started_booked(now: datetime, doctor_id: int | None, patient_id: int | None) -> list:
     party = (
         Appointment.doctor_id == doctor_id

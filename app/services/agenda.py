@@ -118,6 +118,37 @@ def outcome_ids(appointments: list[Appointment], actor: User, now: datetime) -> 
     }
 
 
+@dataclass(frozen=True)
+class PatientRecord:
+    """One patient as their doctor sees them: who they are, and their appointments with this
+    doctor (never with anyone else), the latest first."""
+
+    patient: PatientProfile
+    pagination: Pagination
+    counts: dict[str, int]  # status value -> appointments with this doctor
+    first_visit: datetime | None  # their first completed visit with this doctor
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def patient_record(
+    doctor: DoctorProfile, patient_id: int, *, page: int, per_page: int
+) -> PatientRecord:
+    """A patient's record for `doctor`: NotFound unless they have had an appointment together
+    (whatever became of it), so a doctor cannot look up the clinic's other patients."""
+    counts, first_visit = repo.history_counts(doctor.id, patient_id)
+    patient = db.session.get(PatientProfile, patient_id) if counts else None
+    if patient is None:
+        raise NotFound("That patient has no appointments with you.")
+    query = repo.appointments(doctor=doctor, patient=patient).order_by(
+        Appointment.start_at.desc(), Appointment.id.desc()
+    )
+    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return PatientRecord(patient, pagination, counts, first_visit)
+
+
 def appointment_for(appointment_id: int, actor: User) -> Appointment:
     """One appointment with both parties loaded, if `actor` may manage it; else NotFound."""
     appointment = db.session.scalar(repo.appointments().where(Appointment.id == appointment_id))

@@ -174,6 +174,12 @@ ROWS = [
     Row("GET", "/doctor/", only(DOCTORS, 200)),
     Row("GET", "/doctor/appointments", only(DOCTORS, 200)),
     Row("GET", "/doctor/day", only(DOCTORS, 200)),
+    Row(
+        "GET",
+        "/doctor/patients/<patient_id>",
+        only(DOCTORS, 200, (DOCTOR2,)),  # the second doctor has never seen the first patient
+        args=lambda w: {"patient_id": w.patient.id},
+    ),
     Row("GET", "/doctor/availability", only(DOCTORS, 200)),
     Row(
         "POST",

@@ -215,6 +215,27 @@ def day_sheet():
     )
 
 
+@bp.get(f"/patients/<{ID}:patient_id>")
+def patient_record(patient_id: int):
+    """A patient seen from this doctor's desk: their details and every appointment they have had
+    with this doctor. Any other patient is a 404."""
+    me = _me()
+    now = utcnow()
+    try:
+        record = agenda.patient_record(
+            me, patient_id, page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
+        )
+    except DomainError as error:
+        abort_with(error)
+    shown = record.pagination.items
+    return render_template(
+        "doctor/patient.html",
+        record=record,
+        cancellable=agenda.cancellable_ids(shown, current_user, now),
+        outcomes=agenda.outcome_ids(shown, current_user, now),
+    )
+
+
 @bp.post(f"/appointments/<{ID}:appointment_id>/status")
 def record_outcome(appointment_id: int):
     """After the start: did the visit happen? (`status` = completed or no_show)"""
