@@ -5,6 +5,7 @@ joins the filters need anyway), so a page costs one query for its rows and one f
 however many rows it shows. The CSV export runs the same Select unpaginated.
 """
 
+import re
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
@@ -24,6 +25,20 @@ DoctorUser = aliased(User, name="doctor_user")
 PatientUser = aliased(User, name="patient_user")
 CancelledBy = aliased(User, name="cancelled_by_user")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a bigger number is a name search, not a DB error
+# A whole address (the Users list links each person's appointments by it): that account only,
+# not every address containing it ("emma@…" is not "jemma@…").
+WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _person(user, text: str, *, by_email_part: bool):
+    """`user` (an aliased User) named by `text`: the account with that whole address, or a
+    name (and, with `by_email_part`, an address) containing it."""
+    if WHOLE_ADDRESS.fullmatch(text):
+        return user.email == text.lower()
+    matches = [user.full_name.icontains(text, autoescape=True)]
+    if by_email_part:
+        matches.append(user.email.icontains(text, autoescape=True))
+    return or_(*matches)
 
 
 def _between(column, start: datetime | None, end: datetime | None) -> list:
@@ -64,8 +79,8 @@ def appointment_search(
     end: datetime | None = None,
 ) -> Select:
     """Appointments by anyone involved (`q`: doctor's or patient's name, patient's email),
-    doctor (id, or part of the name), patient (part of name or email), status and start time
-    in [start, end); latest first, with both parties loaded."""
+    doctor (id, whole address, or part of the name), patient (whole address, or part of name or
+    email), status and start time in [start, end); latest first, with both parties loaded."""
     query = (
         select(Appointment)
         .join(Appointment.doctor)
@@ -95,14 +110,9 @@ def appointment_search(
         if doctor.isascii() and doctor.isdigit() and int(doctor) <= MAX_ID:
             query = query.where(Appointment.doctor_id == int(doctor))
         else:
-            query = query.where(DoctorUser.full_name.icontains(doctor, autoescape=True))
+            query = query.where(_person(DoctorUser, doctor, by_email_part=False))
     if patient:
-        query = query.where(
-            or_(
-                PatientUser.full_name.icontains(patient, autoescape=True),
-                PatientUser.email.icontains(patient, autoescape=True),
-            )
-        )
+        query = query.where(_person(PatientUser, patient, by_email_part=True))
     if status is not None:
         query = query.where(Appointment.status == status)
     query = query.where(*_between(Appointment.start_at, start, end))

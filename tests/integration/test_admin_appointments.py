@@ -82,6 +82,30 @@ def test_filter_by_doctor_id(client, admin, roster):
     assert _ids(client, f"?doctor={roster['grey'].id}") == _expect(roster, "d", "c")
 
 
+def test_a_whole_address_finds_that_account_alone(client, make, admin, roster):
+    """The Users list links each person's appointments by address: "james@…" is not
+    "xjames@…", which a part of an address would also find."""
+    namesake = make.patient(user__full_name="X James", user__email="xjames@example.com")
+    other = _appointment(make, roster["grey"], namesake, utcnow() + timedelta(days=9))
+    grey = roster["grey"].user.email
+
+    assert _ids(client, "?patient=James@Example.com") == _expect(roster, "d", "b")
+    assert _ids(client, "?patient=james@example") == [other.id, *_expect(roster, "d", "b")]
+    assert _ids(client, f"?doctor={grey.upper()}") == [other.id, *_expect(roster, "d", "c")]
+    long_address = "a" * 64 + "@" + "b" * 180 + ".example"
+    assert _ids(client, f"?patient={long_address}") == []
+
+
+def test_the_users_list_links_each_person_to_their_appointments(client, admin, roster):
+    page = client.get("/admin/users").get_data(as_text=True)
+
+    james = 'href="/admin/appointments?patient=james@example.com"'
+    assert f'{james} title="Their appointments">James Wilson</a>' in page
+    assert f'href="/admin/appointments?doctor={roster["house"].user.email}"' in page
+    assert _ids(client, "?patient=james@example.com") == _expect(roster, "d", "b")
+    assert 'title="Their appointments">Ada Admin' not in page  # admins have none
+
+
 def test_date_range_is_in_clinic_days(app, client, make, admin, monkeypatch):
     """22:30 on 9 March in New York is 02:30 UTC on 10 March: it belongs to the 9th there."""
     monkeypatch.setitem(app.config, "CLINIC_TIMEZONE", "America/New_York")

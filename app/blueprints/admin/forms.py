@@ -17,8 +17,11 @@ from app.timeutil import local_day_bounds
 ANY = SelectChoice("", "Any")
 
 
-def search_field(label: str) -> StringField:
-    return StringField(label, validators=[Optional(), Length(max=100), plain_text])
+MAX_EMAIL = 254  # users.email: a whole address fits in the doctor and patient filters
+
+
+def search_field(label: str, max_length: int = 100) -> StringField:
+    return StringField(label, validators=[Optional(), Length(max=max_length), plain_text])
 
 
 class FilterForm(FlaskForm):
@@ -68,8 +71,8 @@ class UserFilterForm(FilterForm):
 
 class AppointmentFilterForm(DateRangeForm):
     q = search_field("Anyone involved (name or email)")
-    doctor = search_field("Doctor (name or id)")
-    patient = search_field("Patient (name or email)")
+    doctor = search_field("Doctor (name, email or id)", MAX_EMAIL)
+    patient = search_field("Patient (name or email)", MAX_EMAIL)
     status = SelectField(
         "Status",
         choices=[ANY]
