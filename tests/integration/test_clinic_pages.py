@@ -124,6 +124,30 @@ def test_who_may_move_an_appointment(client, make, login_as, booked):
     assert client.post(url, data={"slot_id": slots[1].id}).status_code == 302
 
 
+def test_the_front_desk_moves_an_appointment_from_its_list(client, db, make, login_as, booked):
+    """A patient phones to move: the desk's list offers "Move" on upcoming booked ones only."""
+    appointment, doctor, patient, slots = booked
+    past = make.appointment(
+        slot=make.slot(doctor=doctor, start_at=utcnow() - timedelta(days=1)), status="completed"
+    )
+    login_as(client, make.admin())
+    url = f"/booking/appointments/{appointment.id}/reschedule"
+
+    listing = text_of(client.get("/admin/appointments"))
+    assert f'href="{url}">Move</a>' in listing
+    assert f"/booking/appointments/{past.id}/reschedule" not in listing
+    page = text_of(client.get(url))
+    assert "Move the appointment</h1>" in page
+    assert 'href="/admin/appointments">Back to the appointments' in page
+    response = client.post(url, data={"slot_id": slots[1].id}, follow_redirects=True)
+
+    assert response.request.path == "/admin/appointments"
+    assert "The appointment has been moved. The patient and the doctor are emailed." in text_of(
+        response
+    )
+    assert db.session.get(Appointment, appointment.id).slot_id == slots[1].id
+
+
 def test_a_reschedule_patches_the_calendar_event_in_place(gctx, make):
     doctor = make.doctor()
     patient = make.patient()

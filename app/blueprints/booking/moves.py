@@ -39,9 +39,11 @@ def reschedule_appointment(appointment_id: int):
             slots = directory.open_slots(appointment.doctor_id, now, limit=CHOICES)
             context = {"appointment": appointment, "slots": slots, "problem": error.message}
             return render_template(PAGE, form=form, **context), error.status_code
-        flash("Your appointment has been moved. Both of you will get an email.", "success")
-        home = "patient.appointments" if current_user.role == Role.PATIENT else "admin.appointments"
-        return redirect(url_for(home))
+        if current_user.role == Role.PATIENT:
+            flash("Your appointment has been moved. Both of you will get an email.", "success")
+            return redirect(url_for("patient.appointments"))
+        flash("The appointment has been moved. The patient and the doctor are emailed.", "success")
+        return redirect(url_for("admin.appointments"))
     status = 409 if problem else form_status(form)
     context = {"appointment": appointment, "slots": slots, "problem": problem}
     return render_template(PAGE, form=form, **context), status
