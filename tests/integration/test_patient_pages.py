@@ -252,6 +252,35 @@ def test_patient_appointments_page_lists_upcoming_and_past(client, db, patient, 
     assert "Booked" in past_page
 
 
+def test_a_past_or_cancelled_visit_offers_to_book_the_doctor_again(client, db, patient, make):
+    seen, gone, busy = make.doctor(), make.doctor(), make.doctor()
+    make.appointment(slot=make.slot(doctor=seen, start_at=hours_from_now(-50)), status="completed")
+    done = make.appointment(
+        slot=make.slot(doctor=seen, start_at=hours_from_now(-30)),
+        patient=patient,
+        status="completed",
+    )
+    make.appointment(
+        slot=make.slot(doctor=gone, start_at=hours_from_now(-40)), patient=patient, status="no_show"
+    )
+    gone.user.active = False  # the doctor has left: nothing to book
+    dropped = make.appointment(
+        slot=make.slot(doctor=busy, start_at=hours_from_now(40)),
+        patient=patient,
+        status="cancelled",
+    )
+    make.appointment(slot=make.slot(doctor=busy, start_at=hours_from_now(50)), patient=patient)
+    db.session.commit()
+
+    past = text_of(client.get("/patient/appointments?when=past"))
+    upcoming = text_of(client.get("/patient/appointments"))
+
+    assert past.count(">Book again</a>") == 1
+    assert f'href="/patient/doctors/{done.doctor_id}">Book again</a>' in past
+    assert upcoming.count(">Book again</a>") == 1  # the cancelled one, not the booked one
+    assert f'href="/patient/doctors/{dropped.doctor_id}">Book again</a>' in upcoming
+
+
 def test_patients_see_the_note_they_left_and_nobody_else_s(client, db, patient, make):
     make.appointment(slot=make.slot(start_at=hours_from_now(30)), patient=patient, notes="Knee")
     make.appointment(slot=make.slot(start_at=hours_from_now(31)), notes="Someone else's note")
