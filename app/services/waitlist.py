@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -65,6 +65,26 @@ def _entries_for() -> Select[tuple[WaitlistEntry]]:
         )
         .order_by(WaitlistEntry.day)
     )
+
+
+def waiting(doctor_id: int, first_day: date, last_day: date | None = None) -> dict[date, int]:
+    """How many patients (active accounts: the ones a new slot would be offered to) wait for
+    a place with this doctor, by day from `first_day` (to `last_day`), in one query."""
+    query = (
+        select(WaitlistEntry.day, func.count())
+        .join(WaitlistEntry.patient)
+        .join(PatientProfile.user)
+        .where(
+            WaitlistEntry.doctor_id == doctor_id,
+            WaitlistEntry.day >= first_day,
+            User.active.is_(True),
+        )
+        .group_by(WaitlistEntry.day)
+        .order_by(WaitlistEntry.day)
+    )
+    if last_day is not None:
+        query = query.where(WaitlistEntry.day <= last_day)
+    return {day: number for day, number in db.session.execute(query)}
 
 
 def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:

@@ -286,3 +286,26 @@ def test_slot_list_paginates_and_tolerates_odd_page_numbers(client, db, doctor, 
     assert rows == {"2": 5, "abc": 20, "-3": 20, "0": 20}.get(page, 0)
     if page in ("abc", "-3", "0"):
         assert 'href="/doctor/availability?page=2"' in body
+
+
+def test_the_page_shows_the_days_patients_wait_for_and_links_them(client, db, doctor, make):
+    from app.models import WaitlistEntry
+
+    today = local_today()
+    days = [today + timedelta(days=n) for n in (-1, 2, 2, 5)]  # yesterday's entry is over
+    for day in days:
+        db.session.add(WaitlistEntry(patient=make.patient(), doctor=doctor, day=day))
+    db.session.add(WaitlistEntry(patient=make.patient(), doctor=make.doctor(), day=days[3]))
+    db.session.commit()
+
+    html = text_of(client.get("/doctor/availability"))
+
+    assert "Patients are waiting for a place with you on" in html
+    two, five = days[1], days[3]
+    assert f'date={two.isoformat()}">{two:%a %d %b}</a> (2),' in html
+    assert f'date={five.isoformat()}">{five:%a %d %b}</a> (1).' in html
+    assert days[0].isoformat() not in html.split("waiting for a place")[1].split("</div>")[0]
+
+
+def test_without_anyone_waiting_the_page_says_nothing_of_it(client, doctor):
+    assert "waiting for a place" not in text_of(client.get("/doctor/availability"))

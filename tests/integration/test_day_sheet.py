@@ -146,10 +146,33 @@ def test_a_patients_first_visit_to_the_doctor_is_marked(client, db, doctor, make
         return sorted(
             name
             for name in ("Seen", "New", "Elsewhere", "Missed", "Gone")
-            if f'{name} <span class="badge text-bg-info">First visit</span>' in html
+            if f'{name}</a> <span class="badge text-bg-info">First visit</span>' in html
         )
 
     assert marked("/doctor/day") == ["Elsewhere", "Missed", "New"]
     assert marked("/doctor/appointments") == ["Elsewhere", "Missed", "New"]
     # looking back, the visit that was Seen's first is marked as such
     assert marked("/doctor/appointments?when=past") == ["Missed", "Seen"]
+
+
+def test_the_sheet_says_how_many_wait_for_a_place_that_day(client, db, doctor, make):
+    from app.models import WaitlistEntry
+
+    gone = make.patient(user__active=False)
+    for patient, day in (
+        (make.patient(), TODAY),
+        (make.patient(), TODAY),
+        (gone, TODAY),  # a closed account is not offered places
+        (make.patient(), TODAY + timedelta(days=1)),
+    ):
+        db.session.add(WaitlistEntry(patient=patient, doctor=doctor, day=day))
+    db.session.add(WaitlistEntry(patient=make.patient(), doctor=make.doctor(), day=TODAY))
+    db.session.commit()
+
+    assert '· <span class="text-warning-emphasis">2 waiting for a place</span>' in text_of(
+        client.get("/doctor/day")
+    )
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    assert "1 waiting for a place" in text_of(client.get(f"/doctor/day?date={tomorrow}"))
+    later = (TODAY + timedelta(days=2)).isoformat()
+    assert "waiting for a place" not in text_of(client.get(f"/doctor/day?date={later}"))

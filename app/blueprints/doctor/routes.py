@@ -15,7 +15,7 @@ from app.blueprints.doctor.forms import (
 from app.extensions import db
 from app.models import DoctorProfile
 from app.security import owned_or_404
-from app.services import DomainError, agenda, closures, directory, profiles, visits
+from app.services import DomainError, agenda, closures, directory, profiles, visits, waitlist
 from app.services import availability as availability_service
 from app.timeutil import local_today, utcnow
 from app.views import (
@@ -61,7 +61,15 @@ def _availability_page(doctor: DoctorProfile, posted: str | None = None, **forms
     )
     blank = {name: form(formdata=None) for name, form in AVAILABILITY_FORMS.items()}
     closed = closures.upcoming()
-    return {**blank, **forms, "slots": slots, "posted": posted, "closures": closed}
+    wanted = waitlist.waiting(doctor.id, local_today())
+    return {
+        **blank,
+        **forms,
+        "slots": slots,
+        "posted": posted,
+        "closures": closed,
+        "waiting": wanted,
+    }
 
 
 def _availability_form(form, posted: str, act):
@@ -202,6 +210,7 @@ def day_sheet():
     form.date.data = form.date.data or today
     me = _me()
     sheet = agenda.day_sheet(me, form.date.data)
+    waiting = waitlist.waiting(me.id, sheet.day, sheet.day).get(sheet.day, 0)
     now = utcnow()
     shown = [row.appointment for row in sheet.rows if row.appointment is not None]
     return render_template(
@@ -209,6 +218,7 @@ def day_sheet():
         form=form,
         sheet=sheet,
         today=today,
+        waiting=waiting,
         cancellable=agenda.cancellable_ids(shown, current_user, now),
         outcomes=agenda.outcome_ids(shown, current_user, now),
         first_visits=agenda.first_visit_ids(shown, me),
