@@ -5,8 +5,9 @@ partial unique index on appointments is what refuses a double booking.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import (
     Row,
@@ -31,6 +32,7 @@ from app.models import (
     DoctorProfile,
     PatientProfile,
     User,
+    WaitlistEntry,
 )
 
 # The value written into the SQL, not bound: it is the partial unique index's own predicate, and
@@ -106,18 +108,35 @@ def lock_doctor(doctor_id: int) -> DoctorProfile | None:
     )
 
 
-def lock_patient(patient_id: int, missed_since: datetime) -> int:
+class PatientLock(NamedTuple):
+    missed: int  # appointments missed (no-shows) since `missed_since`
+    waiting: bool  # on the doctor's waitlist for the day being booked
+
+
+def lock_patient(patient_id: int, missed_since: datetime, doctor_id: int, day: date) -> PatientLock:
     """Serialises one patient's bookings, so two tabs cannot book overlapping times, and in the
-    same statement counts the appointments they missed (no-shows) starting from `missed_since`.
-    Only the row is locked: nothing is loaded (the signed-in patient is in the session already)."""
-    values = {"patient_id": patient_id, "missed_since": missed_since}
-    return db.session.execute(_lock_patient(), values).one()[1]
+    same statement counts the appointments they missed (no-shows) starting from `missed_since`
+    and says whether they wait for a place with `doctor_id` on `day`. Only the row is locked:
+    nothing is loaded (the signed-in patient is in the session already)."""
+    values = {
+        "patient_id": patient_id,
+        "missed_since": missed_since,
+        "doctor_id": doctor_id,
+        "day": day,
+    }
+    _, missed, waiting = db.session.execute(_lock_patient(), values).one()
+    return PatientLock(missed, bool(waiting))
 
 
 @cache
-def _lock_patient() -> Select[tuple[int, int]]:
+def _lock_patient() -> Select[tuple[int, int, bool]]:
+    waiting = exists().where(
+        WaitlistEntry.patient_id == bindparam("patient_id"),
+        WaitlistEntry.doctor_id == bindparam("doctor_id"),
+        WaitlistEntry.day == bindparam("day"),
+    )
     return (
-        select(PatientProfile.id, _missed().scalar_subquery())
+        select(PatientProfile.id, _missed().scalar_subquery(), waiting)
         .where(PatientProfile.id == bindparam("patient_id"))
         .with_for_update(of=PatientProfile)
     )

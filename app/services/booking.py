@@ -26,7 +26,7 @@ from app.models import (
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound, notifications, reminders, waitlist
 from app.services.audit import AuditKind, record
-from app.timeutil import utcnow
+from app.timeutil import to_local, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,9 @@ def book(
         log.info("slot %s already taken; patient %s refused", slot.id, patient.id)
         raise SlotTaken()
 
-    missed = repo.lock_patient(patient.id, missed_since(now))
-    if actor.id == patient.user_id and (refusal := no_show_refusal(missed)) is not None:
+    day = to_local(slot.start_at).date()
+    lock = repo.lock_patient(patient.id, missed_since(now), slot.doctor_id, day)
+    if actor.id == patient.user_id and (refusal := no_show_refusal(lock.missed)) is not None:
         raise BookingRefused(refusal)
     clash = repo.patient_overlap(patient.id, slot.start_at, slot.end_at)
     if clash is not None:
@@ -150,6 +151,8 @@ def book(
         raise SlotTaken() from None
     record(AuditKind.APPOINTMENT_BOOKED, actor=actor, target=appointment, slot_id=slot.id)
     notifications.appointment_booked(appointment)
+    if lock.waiting:  # the place they waited for: no more emails about that day
+        waitlist.served(patient.id, slot.doctor_id, day, actor=actor)
     return appointment
 
 

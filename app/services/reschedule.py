@@ -22,7 +22,7 @@ from app.services.booking import (
     cutoff_message,
     inside_patient_cutoff,
 )
-from app.timeutil import utcnow
+from app.timeutil import to_local, utcnow
 
 
 def move_refusal(appointment, actor: User, now: datetime) -> str | None:
@@ -94,6 +94,9 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
     )
     reminders.withdraw(appointment, "moved")
     notifications.appointment_rescheduled(appointment, old_start, change.id)
+    new_day = to_local(new_slot.start_at).date()
+    if new_day != to_local(old_start).date():
+        waitlist.served(appointment.patient_id, appointment.doctor_id, new_day, actor=actor)
     if old_slot is not None:
         waitlist.slot_freed(old_slot, now)
     return appointment

@@ -47,6 +47,23 @@ def leave(patient: PatientProfile, entry_id: int, *, actor: User) -> None:
     db.session.flush()
 
 
+def served(patient_id: int, doctor_id: int, day: date, *, actor: User) -> None:
+    """The patient now has an appointment with the doctor that day: their place on that day's
+    waitlist goes, so they are not told of places they no longer need."""
+    entry = db.session.scalar(
+        select(WaitlistEntry).where(
+            WaitlistEntry.patient_id == patient_id,
+            WaitlistEntry.doctor_id == doctor_id,
+            WaitlistEntry.day == day,
+        )
+    )
+    if entry is None:
+        return
+    record(AuditKind.WAITLIST_LEFT, actor=actor, target=entry, day=day.isoformat(), booked=True)
+    db.session.delete(entry)
+    db.session.flush()
+
+
 def entries_for(patient: PatientProfile) -> list[WaitlistEntry]:
     """The patient's current entries (today onwards), with their doctors, in one query."""
     values = {"patient_id": patient.id, "today": local_today()}

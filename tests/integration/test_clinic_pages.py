@@ -9,6 +9,7 @@ from app.extensions import db as _db
 from app.models import (
     Appointment,
     AppointmentStatus,
+    AuditEvent,
     DoctorProfile,
     OutboxKind,
     OutboxMessage,
@@ -210,6 +211,52 @@ def test_join_see_and_leave_the_waitlist(client, db, make, login_as):
 
     assert client.post(f"/patient/waitlist/{entry.id}/leave").status_code == 302
     assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
+
+
+def _entries(db) -> set[tuple[int, int, str]]:
+    db.session.expire_all()
+    entries = db.session.scalars(select(WaitlistEntry)).all()
+    return {(e.patient_id, e.doctor_id, e.day.isoformat()) for e in entries}
+
+
+def test_booking_the_day_waited_for_takes_the_patient_off_its_waitlist(client, db, make, login_as):
+    """A place found (this one, or any that day): no more "a place opened" emails for it."""
+    doctor, other_doctor, patient = make.doctor(), make.doctor(), make.patient()
+    slot = make.slot(doctor=doctor)
+    day = to_local(slot.start_at).date()
+    stays = [
+        WaitlistEntry(patient=patient, doctor=doctor, day=day + timedelta(days=1)),
+        WaitlistEntry(patient=patient, doctor=other_doctor, day=day),
+        WaitlistEntry(patient=make.patient(), doctor=doctor, day=day),
+    ]
+    db.session.add_all([WaitlistEntry(patient=patient, doctor=doctor, day=day), *stays])
+    db.session.commit()
+    kept = {(e.patient_id, e.doctor_id, e.day.isoformat()) for e in stays}
+    login_as(client, patient.user)
+
+    assert client.post(f"/booking/slots/{slot.id}").status_code == 302
+
+    assert _entries(db) == kept
+    left = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "waitlist.left")).one()
+    assert left.details == {"day": day.isoformat(), "booked": True}
+
+
+def test_moving_into_the_day_waited_for_takes_the_patient_off_its_waitlist(
+    client, db, make, login_as, booked
+):
+    appointment, doctor, patient, slots = booked
+    later = make.slot(doctor=doctor, start_at=slots[0].start_at + timedelta(days=3))
+    day = to_local(later.start_at).date()
+    db.session.add(WaitlistEntry(patient=patient, doctor=doctor, day=day))
+    db.session.commit()
+    login_as(client, patient.user)
+    url = f"/booking/appointments/{appointment.id}/reschedule"
+
+    assert client.post(url, data={"slot_id": slots[1].id}).status_code == 302  # the same day
+    assert _entries(db) == {(patient.id, doctor.id, day.isoformat())}
+    assert client.post(url, data={"slot_id": later.id}).status_code == 302
+
+    assert _entries(db) == set()
 
 
 @pytest.mark.parametrize(
