@@ -22,6 +22,7 @@ class AuditKind:
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
     APPOINTMENT_OUTCOME = "appointment.outcome"
     APPOINTMENT_NOTE_CHANGED = "appointment.note_changed"
+    APPOINTMENT_VISIT_NOTES = "appointment.visit_notes"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
     ACCOUNT_EMAIL_CHANGED = "account.email_changed"

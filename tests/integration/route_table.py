@@ -224,6 +224,20 @@ ROWS = [
         data=lambda w: {"status": "completed"},
         changes=(DOCTOR,),
     ),
+    Row(
+        "GET",
+        "/doctor/appointments/<appointment_id>/visit-notes",
+        only(DOCTORS, 200, (DOCTOR2,)),
+        args=lambda w: {"appointment_id": w.past_appointment.id},
+    ),
+    Row(
+        "POST",
+        "/doctor/appointments/<appointment_id>/visit-notes",
+        only(DOCTORS, 302, (DOCTOR2,)),
+        args=lambda w: {"appointment_id": w.past_appointment.id},
+        data=lambda w: {"notes": "Blood pressure fine."},
+        changes=(DOCTOR,),
+    ),
     Row("GET", "/doctor/profile", only(DOCTORS, 200)),
     Row(
         "POST",

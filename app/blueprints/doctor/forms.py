@@ -23,7 +23,7 @@ from app.forms_common import (
     plain_text,
     reasonable_day,
 )
-from app.services import availability, profiles
+from app.services import availability, profiles, visits
 from app.timeutil import local_today
 
 WEEKDAYS = [
@@ -140,6 +140,14 @@ class OutcomeForm(FlaskForm):
         "Outcome",
         choices=[SelectChoice("completed", "Completed"), SelectChoice("no_show", "No-show")],
         validators=[InputRequired()],
+    )
+
+
+class VisitNotesForm(FlaskForm):
+    notes = TextAreaField(
+        "Visit notes",
+        validators=[Optional(), Length(max=visits.MAX_VISIT_NOTES), plain_text],
+        render_kw={"maxlength": visits.MAX_VISIT_NOTES, "rows": 8},
     )
 
 

@@ -10,6 +10,7 @@ from app.blueprints.doctor.forms import (
     DoctorProfileForm,
     OutcomeForm,
     SlotForm,
+    VisitNotesForm,
     WeeklyForm,
 )
 from app.extensions import db
@@ -22,12 +23,14 @@ from app.views import (
     ID,
     abort_with,
     back_url,
+    form_status,
     page_arg,
     profile_page,
     show_domain_error,
 )
 
 AVAILABILITY = "doctor/availability.html"
+VISIT_NOTES = "doctor/visit_notes.html"
 
 
 def _me() -> DoctorProfile:
@@ -196,6 +199,7 @@ def appointments():
         cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
         outcomes=agenda.outcome_ids(pagination.items, current_user, now),
         first_visits=agenda.first_visit_ids(pagination.items, me),
+        writable=visits.notes_writable_ids(pagination.items, now),
     )
 
 
@@ -222,6 +226,7 @@ def day_sheet():
         cancellable=agenda.cancellable_ids(shown, current_user, now),
         outcomes=agenda.outcome_ids(shown, current_user, now),
         first_visits=agenda.first_visit_ids(shown, me),
+        writable=visits.notes_writable_ids(shown, now),
     )
 
 
@@ -243,6 +248,7 @@ def patient_record(patient_id: int):
         record=record,
         cancellable=agenda.cancellable_ids(shown, current_user, now),
         outcomes=agenda.outcome_ids(shown, current_user, now),
+        writable=visits.notes_writable_ids(shown, now),
     )
 
 
@@ -260,6 +266,29 @@ def record_outcome(appointment_id: int):
     label = "completed" if form.status.data == "completed" else "a no-show"
     flash(f"The appointment is recorded as {label}.", "success")
     return redirect(back_url(url_for(".appointments", when="past")))
+
+
+@bp.route(f"/appointments/<{ID}:appointment_id>/visit-notes", methods=["GET", "POST"])
+def visit_notes(appointment_id: int):
+    """The doctor's own notes of a visit, from its start; they go back to the patient's record."""
+    now = utcnow()
+    try:
+        appointment = agenda.appointment_for(appointment_id, current_user)
+    except DomainError as error:
+        abort_with(error)
+    form = VisitNotesForm(data={"notes": appointment.visit_notes})
+    context = {"appointment": appointment, "problem": visits.notes_refusal(appointment, now)}
+    if context["problem"] is not None:
+        return render_template(VISIT_NOTES, form=form, **context), 409
+    if form.validate_on_submit():
+        try:
+            visits.write_notes(appointment.id, form.notes.data, actor=current_user, now=now)
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, VISIT_NOTES, **context)
+        flash(f"Your notes of the visit with {appointment.patient.full_name} are saved.", "success")
+        return redirect(url_for(".patient_record", patient_id=appointment.patient_id))
+    return render_template(VISIT_NOTES, form=form, **context), form_status(form)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
