@@ -5,9 +5,9 @@ from datetime import date, time, timedelta
 from sqlalchemy import exists, select
 
 from app.extensions import db
-from app.models import AvailabilitySlot, Role
+from app.models import Appointment, AppointmentStatus, AvailabilitySlot, Role, User
 from app.services import Conflict, accounts, availability, booking, directory
-from app.timeutil import to_local, utcnow
+from app.timeutil import local_to_utc, to_local, utcnow
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the developer on purpose
 
@@ -76,6 +76,13 @@ def seed() -> list[tuple[str, str]]:
     return logins
 
 
+# Each demo doctor's past: the first patient booked with them came for a check-up three weeks
+# ago (so their coming visit is not a first one), another missed a visit a fortnight ago.
+# Fields: days ago, clinic-local hour, status, the patient's note, the doctor's visit notes.
+DEMO_HISTORY = (
+    (21, 10, AppointmentStatus.COMPLETED, "Check-up.", "Well. BP 128/82. Review in a month."),
+    (14, 11, AppointmentStatus.NO_SHOW, None, "Phoned twice, no answer."),
+)
 DEMO_WEEKDAYS = [0, 1, 2, 3, 4]
 DEMO_DAY = (time(9), time(12))
 DEMO_SLOT_MINUTES = 30
@@ -83,10 +90,12 @@ DEMO_BOOKINGS_PER_DOCTOR = 2
 
 
 def seed_schedule(doctors, patients) -> None:
-    """A week of slots per doctor (weekdays 09:00-12:00, from tomorrow) and a few bookings.
+    """A week of slots per doctor (weekdays 09:00-12:00, from tomorrow), a few bookings and a
+    little history (DEMO_HISTORY).
 
-    Goes through the availability and booking services, so demo data obeys the real rules.
-    A doctor who already has slots is left alone: running the seed again changes nothing.
+    The slots and bookings go through the availability and booking services, so demo data obeys
+    the real rules. A doctor who already has slots is left alone: running the seed again changes
+    nothing.
     """
     now = utcnow()
     tomorrow = to_local(now).date() + timedelta(days=1)
@@ -107,16 +116,54 @@ def seed_schedule(doctors, patients) -> None:
             now=now,
         )
         # Every other open slot, each to the next demo patient: nobody books twice.
-        for slot in directory.open_slots(doctor.id, now)[1::2][:DEMO_BOOKINGS_PER_DOCTOR]:
+        booked = [
             _book_for_next_free_patient(slot.id, patient_turns, now)
+            for slot in directory.open_slots(doctor.id, now)[1::2][:DEMO_BOOKINGS_PER_DOCTOR]
+        ]
+        first = booked[0] if booked else None
+        missed = patients[(patients.index(first) + 5) % len(patients)] if first else None
+        _seed_history(doctor, [first, missed], now)
 
 
-def _book_for_next_free_patient(slot_id: int, patient_turns, now) -> None:
-    """Book for the next demo patient; one already busy at that time is passed over."""
+def _book_for_next_free_patient(slot_id: int, patient_turns, now) -> User | None:
+    """Book for the next demo patient, and return them; one already busy at that time is passed
+    over (None when every patient was)."""
     for user in patient_turns:
         try:
             with db.session.begin_nested():  # a refusal leaves the demo's transaction usable
                 booking.book(user.patient_profile, slot_id, "Demo booking.", actor=user, now=now)
-            return
+            return user
         except Conflict:
             continue
+    return None
+
+
+def _seed_history(doctor, patients: list[User | None], now) -> None:
+    """DEMO_HISTORY's visits, one per patient given, written directly: the services refuse
+    times in the past, and a past visit sends no email and is not an event of today."""
+    today = to_local(now).date()
+    for user, (days_ago, hour, status, note, visit_notes) in zip(
+        patients, DEMO_HISTORY, strict=True
+    ):
+        if user is None:
+            continue
+        start = local_to_utc(today - timedelta(days=days_ago), time(hour))
+        end = start + timedelta(minutes=DEMO_SLOT_MINUTES)
+        slot = AvailabilitySlot(doctor_id=doctor.id, start_at=start, end_at=end)
+        db.session.add(slot)
+        db.session.flush()
+        db.session.add(
+            Appointment(
+                slot_id=slot.id,
+                doctor_id=doctor.id,
+                patient_id=user.patient_profile.id,
+                start_at=start,
+                end_at=end,
+                notes=note,
+                status=status,
+                created_at=start - timedelta(days=7),
+                outcome_recorded_at=end,
+                visit_notes=visit_notes,
+            )
+        )
+    db.session.flush()

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.models import Appointment, AvailabilitySlot, DoctorProfile, User
 from app.services import accounts, availability
-from app.services.demo import DEMO_PASSWORD, DOCTORS
+from app.services.demo import DEMO_HISTORY, DEMO_PASSWORD, DOCTORS
 from app.timeutil import local_today, to_local
 
 
@@ -26,27 +26,54 @@ def test_seed_demo_publishes_a_week_of_slots_and_books_some(runner, db, app, mon
     assert result.exit_code == 0, result.output
     tomorrow = local_today() + timedelta(days=1)
     for doctor_id in db.session.scalars(select(DoctorProfile.id)):
-        starts = [
+        everything = [
             to_local(s)
             for s in db.session.scalars(
                 select(AvailabilitySlot.start_at).where(AvailabilitySlot.doctor_id == doctor_id)
             )
         ]
+        starts = [s for s in everything if s.date() > local_today()]  # the past is history
+        assert len(everything) == 5 * 6 + len(DEMO_HISTORY)
         assert len(starts) == 5 * 6  # every weekday of the coming week, 09:00 to 12:00
         assert {s.weekday() for s in starts} == {0, 1, 2, 3, 4}
         assert {s.time() for s in starts} == {time(h, m) for h in (9, 10, 11) for m in (0, 30)}
         assert min(s.date() for s in starts) >= tomorrow
         assert max(s.date() for s in starts) <= tomorrow + timedelta(days=6)
 
-    appointments = db.session.scalars(select(Appointment)).all()
+    everyone = db.session.scalars(select(Appointment)).all()
+    appointments = [a for a in everyone if a.status.value == "booked"]
     assert len(appointments) == 2 * len(DOCTORS)
-    assert {a.status.value for a in appointments} == {"booked"}
+    assert all(to_local(a.start_at).date() >= tomorrow for a in appointments)
     assert len({a.patient_id for a in appointments}) == len(appointments)
     assert len({a.doctor_id for a in appointments}) == len(DOCTORS)
+    per_doctor = 2 + len(DEMO_HISTORY)
+    assert counts(db) == ((30 + len(DEMO_HISTORY)) * len(DOCTORS), per_doctor * len(DOCTORS))
 
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0, again.output
-    assert counts(db) == (30 * len(DOCTORS), 2 * len(DOCTORS))
+    assert counts(db) == ((30 + len(DEMO_HISTORY)) * len(DOCTORS), per_doctor * len(DOCTORS))
+
+
+def test_each_demo_doctor_has_seen_one_of_their_patients_before(runner, db):
+    """The first patient booked with each doctor came three weeks ago (so the coming visit is
+    not marked as a first one, and the doctor's notes of it are on the record); another missed
+    a visit. The history sent no email."""
+    from app.models import OutboxMessage
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+
+    everyone = db.session.scalars(select(Appointment)).all()
+    for doctor_id in {a.doctor_id for a in everyone}:
+        mine = [a for a in everyone if a.doctor_id == doctor_id]
+        booked = sorted((a for a in mine if a.status.value == "booked"), key=lambda a: a.start_at)
+        [completed] = [a for a in mine if a.status.value == "completed"]
+        [missed] = [a for a in mine if a.status.value == "no_show"]
+        assert completed.patient_id == booked[0].patient_id
+        assert completed.visit_notes and missed.patient_id != completed.patient_id
+        assert completed.start_at < missed.start_at < booked[0].start_at
+    emails = db.session.scalars(select(OutboxMessage.payload)).all()
+    booked_emails = [p for p in emails if p.get("action") == "BOOKING_CONFIRMATION"]
+    assert len(booked_emails) == 2 * 2 * len(DOCTORS)  # both sides of the coming bookings only
 
 
 def test_seed_demo_leaves_a_doctor_with_slots_alone(runner, db):
@@ -69,4 +96,6 @@ def test_seed_demo_leaves_a_doctor_with_slots_alone(runner, db):
 
     own = select(func.count(AvailabilitySlot.id)).join(DoctorProfile).join(User)
     assert db.session.scalar(own.where(User.email == email)) == 1
-    assert counts(db) == (1 + 30 * (len(DOCTORS) - 1), 2 * (len(DOCTORS) - 1))
+    others = len(DOCTORS) - 1
+    history = len(DEMO_HISTORY)
+    assert counts(db) == (1 + (30 + history) * others, (2 + history) * others)
