@@ -133,15 +133,25 @@ class PatientRecord:
         return sum(self.counts.values())
 
 
-def patient_record(
-    doctor: DoctorProfile, patient_id: int, *, page: int, per_page: int
-) -> PatientRecord:
-    """A patient's record for `doctor`: NotFound unless they have had an appointment together
+def own_patient(doctor: DoctorProfile, patient_id: int) -> PatientProfile:
+    """One of `doctor`'s patients: NotFound unless the two have had an appointment together
     (whatever became of it), so a doctor cannot look up the clinic's other patients."""
+    return _own_patient(doctor, patient_id)[0]
+
+
+def _own_patient(doctor: DoctorProfile, patient_id: int):
     counts, first_visit = repo.history_counts(doctor.id, patient_id)
     patient = db.session.get(PatientProfile, patient_id) if counts else None
     if patient is None:
         raise NotFound("That patient has no appointments with you.")
+    return patient, counts, first_visit
+
+
+def patient_record(
+    doctor: DoctorProfile, patient_id: int, *, page: int, per_page: int
+) -> PatientRecord:
+    """A patient's record for `doctor` (`own_patient`'s rule)."""
+    patient, counts, first_visit = _own_patient(doctor, patient_id)
     query = repo.appointments(doctor=doctor, patient=patient).order_by(
         Appointment.start_at.desc(), Appointment.id.desc()
     )

@@ -106,12 +106,14 @@ def book(
     *,
     actor: User,
     now: datetime | None = None,
+    doctor_id: int | None = None,
 ) -> Appointment:
-    """Book `slot_id` for `patient` inside the caller's transaction."""
+    """Book `slot_id` for `patient` inside the caller's transaction; with `doctor_id`, only a
+    slot of that doctor (a doctor booking their patient's follow-up)."""
     now = now or utcnow()
     notes = (notes or "").strip()[:MAX_NOTES] or None
     slot = repo.lock_slot_with_doctor(slot_id)
-    if slot is None:
+    if slot is None or (doctor_id is not None and slot.doctor_id != doctor_id):
         raise SlotUnavailable(SLOT_GONE)
     check_bookable_time(slot.start_at, now)
     # Held in a name for the rest of the booking: the session's identity map keeps objects only

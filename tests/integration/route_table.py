@@ -226,6 +226,20 @@ ROWS = [
     ),
     Row(
         "GET",
+        "/doctor/patients/<patient_id>/book",
+        only(DOCTORS, 200, (DOCTOR2,)),
+        args=lambda w: {"patient_id": w.patient.id},
+    ),
+    Row(
+        "POST",
+        "/doctor/patients/<patient_id>/book",
+        only(DOCTORS, 302, (DOCTOR2,)),
+        args=lambda w: {"patient_id": w.patient.id},
+        data=lambda w: {"slot_id": w.free_slot.id},
+        changes=(DOCTOR,),
+    ),
+    Row(
+        "GET",
         "/doctor/appointments/<appointment_id>/visit-notes",
         only(DOCTORS, 200, (DOCTOR2,)),
         args=lambda w: {"appointment_id": w.past_appointment.id},

@@ -131,3 +131,68 @@ def test_the_record_runs_the_same_queries_however_long_the_history(client, db, m
     many = queries()
 
     assert few == many <= 7
+
+
+# --- the doctor books a follow-up ---------------------------------------------------------------
+
+
+def follow_up(patient) -> str:
+    return f"/doctor/patients/{patient.id}/book"
+
+
+def test_the_doctor_books_the_patients_next_visit_in_their_own_time(
+    client, db, make, doctor, grace
+):
+    from sqlalchemy import select
+
+    from app.models import Appointment, AuditEvent, OutboxMessage
+
+    visit(make, doctor, grace, -1, "completed")
+    free = make.slot(doctor=doctor, start_at=days_from_now(14))
+    make.slot(doctor=make.doctor(), start_at=days_from_now(14, 11))  # not theirs to offer
+
+    record = text_of(client.get(record_url(grace)))
+    assert f'href="{follow_up(grace)}">Book a follow-up</a>' in record
+    page = text_of(client.get(follow_up(grace)))
+    assert page.count('name="slot_id"') == 1 and f'value="{free.id}"' in page
+    response = client.post(follow_up(grace), data={"slot_id": free.id})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == record_url(grace)
+    booked = db.session.scalars(select(Appointment).where(Appointment.slot_id == free.id)).one()
+    assert (booked.patient_id, booked.status) == (grace.id, "booked")
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "appointment.booked")
+    ).one()
+    assert event.actor_id == doctor.user_id
+    told = {m.payload["to"] for m in db.session.scalars(select(OutboxMessage))}
+    assert told == {"grace@example.com", doctor.user.email}
+
+
+def test_a_follow_up_only_goes_in_the_doctors_own_open_times(client, db, make, doctor, grace):
+    visit(make, doctor, grace, -1, "completed")
+    elsewhere = make.slot(doctor=make.doctor(), start_at=days_from_now(6))
+    taken = make.slot(doctor=doctor, start_at=days_from_now(7))
+    make.appointment(slot=taken)
+
+    for slot, message in ((elsewhere, "no longer exists"), (taken, "just taken")):
+        response = client.post(follow_up(grace), data={"slot_id": slot.id})
+        assert response.status_code == 409
+        assert message in text_of(response)
+    assert client.post(follow_up(grace), data={"slot_id": ""}).status_code == 400
+
+
+def test_no_follow_up_for_someone_elses_patient_or_a_closed_account(
+    client, db, make, doctor, grace
+):
+    slot = make.slot(doctor=doctor, start_at=days_from_now(6))
+    assert client.get(follow_up(grace)).status_code == 404
+    assert client.post(follow_up(grace), data={"slot_id": slot.id}).status_code == 404
+
+    visit(make, doctor, grace, -1, "completed")
+    grace.user.active = False
+    db.session.commit()
+    assert f'href="{follow_up(grace)}"' not in text_of(client.get(record_url(grace)))
+    response = client.post(follow_up(grace), data={"slot_id": slot.id})
+    assert response.status_code == 409
+    assert "account is closed" in text_of(response)

@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.blueprints.booking.forms import slot_choice
 from app.forms_common import (
     PHONE_PATTERN,
     SPECIALIZATION_CHOICES,
@@ -149,6 +150,10 @@ class VisitNotesForm(FlaskForm):
         validators=[Optional(), Length(max=visits.MAX_VISIT_NOTES), plain_text],
         render_kw={"maxlength": visits.MAX_VISIT_NOTES, "rows": 8},
     )
+
+
+class FollowUpForm(FlaskForm):
+    slot_id = slot_choice("Time", "Choose a time.")
 
 
 class DaySheetForm(FlaskForm):

@@ -8,6 +8,7 @@ from app.blueprints.doctor.forms import (
     ClearSlotsForm,
     DaySheetForm,
     DoctorProfileForm,
+    FollowUpForm,
     OutcomeForm,
     SlotForm,
     VisitNotesForm,
@@ -16,9 +17,19 @@ from app.blueprints.doctor.forms import (
 from app.extensions import db
 from app.models import DoctorProfile
 from app.security import owned_or_404
-from app.services import DomainError, agenda, closures, directory, profiles, visits, waitlist
+from app.services import (
+    Conflict,
+    DomainError,
+    agenda,
+    booking,
+    closures,
+    directory,
+    profiles,
+    visits,
+    waitlist,
+)
 from app.services import availability as availability_service
-from app.timeutil import local_today, utcnow
+from app.timeutil import format_local, local_today, utcnow
 from app.views import (
     ID,
     abort_with,
@@ -266,6 +277,39 @@ def record_outcome(appointment_id: int):
     label = "completed" if form.status.data == "completed" else "a no-show"
     flash(f"The appointment is recorded as {label}.", "success")
     return redirect(back_url(url_for(".appointments", when="past")))
+
+
+@bp.route(f"/patients/<{ID}:patient_id>/book", methods=["GET", "POST"])
+def book_follow_up(patient_id: int):
+    """At the end of a visit: the doctor books their patient's next one, in one of their own
+    open times, under every rule of a booking but the patients' own no-show limit."""
+    me = _me()
+    try:
+        patient = agenda.own_patient(me, patient_id)
+    except DomainError as error:
+        abort_with(error)
+    form = FollowUpForm()
+    problem = None
+    if not patient.user.active:
+        problem = f"{patient.full_name}'s account is closed: the front desk can reopen it."
+    elif form.validate_on_submit():
+        try:
+            appointment = booking.book(
+                patient, form.slot_id.data, actor=current_user, doctor_id=me.id
+            )
+            db.session.commit()
+        except Conflict as error:
+            db.session.rollback()
+            problem = error.message
+        else:
+            when = format_local(appointment.start_at)
+            flash(
+                f"Booked {patient.full_name} on {when}. Both of you are told by email.", "success"
+            )
+            return redirect(url_for(".patient_record", patient_id=patient.id))
+    days = directory.slots_by_day(directory.open_slots(me.id, utcnow()))
+    context = {"patient": patient, "form": form, "days": days, "problem": problem}
+    return render_template("doctor/book.html", **context), 409 if problem else form_status(form)
 
 
 @bp.route(f"/appointments/<{ID}:appointment_id>/visit-notes", methods=["GET", "POST"])
