@@ -357,6 +357,7 @@ ROWS = [
     Row("GET", "/admin/appointments", only(ADMINS, 200)),
     Row("GET", "/admin/appointments.csv", only(ADMINS, 200)),
     Row("GET", "/admin/audit", only(ADMINS, 200)),
+    Row("GET", "/admin/audit.csv", only(ADMINS, 200)),
     Row("GET", "/admin/closures", only(ADMINS, 200)),
     Row(
         "POST",

@@ -1,6 +1,9 @@
 """The audit trail: every audited action lands in it, the admin can filter it and nobody can
 change it (no route does; on PostgreSQL the database itself refuses)."""
 
+import csv
+import io
+import json
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -117,6 +120,51 @@ def test_newest_first_and_every_filter(app, client, make, db, admin, monkeypatch
     assert kinds("?date_from=2026-03-03&date_to=2026-03-03") == ["login.success"]
     assert kinds("?date_to=2026-03-02") == ["slot.created", "login.success"]
     assert kinds("?actor=who&kind=login.success&date_from=2026-03-01") == ["login.success"]
+
+
+def _csv(client, query: str = "") -> list[list[str]]:
+    response = client.get("/admin/audit.csv" + query)
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 'filename="audit-' in response.headers["Content-Disposition"]
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_the_trail_exports_as_csv_under_the_pages_filters(client, make, db, admin):
+    doctor = make.doctor(user__full_name="Dr Who", user__email="who@example.com").user
+    _event(AuditKind.SLOT_CREATED, doctor, datetime(2026, 3, 2, 9, tzinfo=UTC), "10.0.0.1")
+    ghost = record(AuditKind.LOGIN_FAILURE, actor_email="=ghost@example.com", ip_address="10.9.9.9")
+    ghost.created_at = datetime(2026, 3, 4, 9, tzinfo=UTC)
+    record(AuditKind.CLINIC_CLOSED, actor=admin, day="2026-03-09", removed=3)
+    db.session.commit()
+
+    rows = _csv(client)
+    who = _csv(client, "?actor=dr+who")
+
+    assert rows[0] == [
+        "id",
+        "at",
+        "kind",
+        "actor_name",
+        "actor_email",
+        "target_type",
+        "target_id",
+        "ip_address",
+        "details",
+    ]
+    assert [row[2] for row in rows[1:]] == ["clinic.closed", "login.failure", "slot.created"]
+    closed, failure, slot = rows[1:]
+    assert (closed[3], closed[4]) == ("Ada Admin", "ada.admin@example.com")
+    assert json.loads(closed[8]) == {"day": "2026-03-09", "removed": 3}
+    assert failure[4] == "'=ghost@example.com"  # a formula, defused
+    assert failure[7] == "10.9.9.9"
+    assert slot[1] == "2026-03-02T09:00:00+00:00"  # the clinic's zone (UTC in the suite)
+    assert [row[2] for row in who[1:]] == ["slot.created"]
+    assert 'href="/admin/audit.csv?actor=dr+who"' in client.get(
+        "/admin/audit?actor=dr+who&page=1"
+    ).get_data(as_text=True)
+    assert client.get("/admin/audit.csv?kind=made.up").status_code == 400
 
 
 def test_an_unknown_kind_is_a_400(client, admin):

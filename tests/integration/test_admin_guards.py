@@ -37,6 +37,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.appointments", "GET"),
         ("admin.appointments_csv", "GET"),
         ("admin.audit", "GET"),
+        ("admin.audit_csv", "GET"),
         ("admin.clinic_closures", "GET"),
         ("admin.clinic_closures", "POST"),
         ("admin.reopen_clinic", "POST"),

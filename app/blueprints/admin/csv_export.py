@@ -1,4 +1,4 @@
-"""The appointments list as CSV.
+"""The appointments list and the audit trail as CSV.
 
 Built in memory while the rows are read in batches (yield_per), not streamed: a streamed body
 would outlive the request's database session. The text of even a large clinic's year fits.
@@ -10,9 +10,10 @@ run as a formula on the admin's machine (OWASP "CSV injection").
 
 import csv
 import io
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 
-from app.models import Appointment
+from app.models import Appointment, AuditEvent
 from app.timeutil import to_local
 
 HEADER = [
@@ -62,11 +63,48 @@ def _row(appointment: Appointment) -> list:
     ]
 
 
-def to_csv(appointments: Iterable[Appointment]) -> str:
-    """The header, then one line per appointment."""
+AUDIT_HEADER = [
+    "id",
+    "at",
+    "kind",
+    "actor_name",
+    "actor_email",
+    "target_type",
+    "target_id",
+    "ip_address",
+    "details",
+]
+
+
+def _audit_row(event: AuditEvent) -> list:
+    actor = event.actor
+    return [
+        event.id,
+        to_local(event.created_at).isoformat(timespec="seconds"),
+        event.kind,
+        actor.full_name if actor else "",
+        event.actor_email or (actor.email if actor else ""),
+        event.target_type,
+        event.target_id,
+        event.ip_address,
+        json.dumps(event.details or {}, sort_keys=True, ensure_ascii=False),
+    ]
+
+
+def _table(header: list[str], row: Callable, items: Iterable) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    for appointment in appointments:
-        writer.writerow([safe_cell(cell) for cell in _row(appointment)])
+    writer.writerow(header)
+    for item in items:
+        writer.writerow([safe_cell(cell) for cell in row(item)])
     return buffer.getvalue()
+
+
+def to_csv(appointments: Iterable[Appointment]) -> str:
+    """The header, then one line per appointment."""
+    return _table(HEADER, _row, appointments)
+
+
+def audit_to_csv(events: Iterable[AuditEvent]) -> str:
+    """The header, then one line per event; its details as one JSON object."""
+    return _table(AUDIT_HEADER, _audit_row, events)
