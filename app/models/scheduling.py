@@ -102,6 +102,8 @@ class Appointment(db.Model):
     # The start time a reminder was queued for: a moved appointment is reminded again.
     reminded_for_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the patient arrived, as the front desk (or the doctor) checked them in.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The doctor's own record of the visit: only the appointment's doctor reads or writes it (not
     # the patient, the front desk, emails, calendars, exports nor the audit trail).
     visit_notes: Mapped[str | None] = mapped_column(Text)

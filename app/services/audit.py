@@ -23,6 +23,8 @@ class AuditKind:
     APPOINTMENT_OUTCOME = "appointment.outcome"
     APPOINTMENT_NOTE_CHANGED = "appointment.note_changed"
     APPOINTMENT_VISIT_NOTES = "appointment.visit_notes"
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in"
+    APPOINTMENT_CHECK_IN_UNDONE = "appointment.check_in_undone"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
     ACCOUNT_EMAIL_CHANGED = "account.email_changed"

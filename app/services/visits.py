@@ -1,15 +1,18 @@
-"""After an appointment starts its doctor records whether it happened, and notes of the visit."""
+"""The visit itself: the patient checked in on arrival, then its doctor records whether it
+happened, and notes of it."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.models import Appointment, AppointmentStatus, User
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound
 from app.services.audit import AuditKind, record
+from app.services.booking import can_manage
 from app.timeutil import utcnow
 
 OUTCOMES = {"completed": AppointmentStatus.COMPLETED, "no_show": AppointmentStatus.NO_SHOW}
 MAX_VISIT_NOTES = 4000
+CHECK_IN_EARLY = timedelta(hours=2)  # how long before the start a patient may be checked in
 
 
 def record_outcome(appointment_id: int, outcome: str, *, actor: User, now: datetime | None = None):
@@ -70,3 +73,46 @@ def write_notes(
 def notes_writable_ids(appointments: list[Appointment], now: datetime) -> set[int]:
     """The appointments on a doctor's page whose visit notes can be written now."""
     return {a.id for a in appointments if notes_refusal(a, now) is None}
+
+
+def check_in_refusal(appointment: Appointment, now: datetime) -> str | None:
+    """Why the patient cannot be checked in now, or None: a booked appointment, from
+    CHECK_IN_EARLY before its start to its end, once."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        return "Only a booked appointment can be checked in."
+    if appointment.checked_in_at is not None:
+        return "The patient is already checked in."
+    if now < appointment.start_at - CHECK_IN_EARLY:
+        hours = int(CHECK_IN_EARLY.total_seconds() // 3600)
+        return f"Patients are checked in from {hours} hours before their appointment."
+    if now >= appointment.end_at:
+        return "This appointment is over."
+    return None
+
+
+def check_in(
+    appointment_id: int, *, actor: User, undo: bool = False, now: datetime | None = None
+) -> Appointment:
+    """The patient has arrived (the front desk or the doctor says so); `undo` takes a mistaken
+    check-in back while the appointment is still booked."""
+    now = now or utcnow()
+    appointment = repo.lock_appointment(appointment_id)
+    if appointment is None or not can_manage(appointment, actor) or actor.is_patient:
+        raise NotFound("That appointment does not exist.")
+    if undo:
+        if appointment.checked_in_at is None or appointment.status != AppointmentStatus.BOOKED:
+            raise Conflict("There is no check-in to take back.")
+        appointment.checked_in_at = None
+        record(AuditKind.APPOINTMENT_CHECK_IN_UNDONE, actor=actor, target=appointment)
+        return appointment
+    refusal = check_in_refusal(appointment, now)
+    if refusal is not None:
+        raise Conflict(refusal)
+    appointment.checked_in_at = now
+    record(AuditKind.APPOINTMENT_CHECKED_IN, actor=actor, target=appointment)
+    return appointment
+
+
+def check_in_ids(appointments: list[Appointment], now: datetime) -> set[int]:
+    """The appointments on a page whose patient can be checked in now."""
+    return {a.id for a in appointments if check_in_refusal(a, now) is None}

@@ -235,7 +235,7 @@ ROWS = [
         "/doctor/patients/<patient_id>/book",
         only(DOCTORS, 302, (DOCTOR2,)),
         args=lambda w: {"patient_id": w.patient.id},
-        data=lambda w: {"slot_id": w.free_slot.id},
+        data=lambda w: {"slot_id": str(w.free_slot.id)},
         changes=(DOCTOR,),
     ),
     Row(
@@ -316,6 +316,13 @@ ROWS = [
         {ANON: LOGIN, PATIENT: 302, DOCTOR: 302, ADMIN: 302, PATIENT2: 404, DOCTOR2: 404},
         **APPOINTMENT,
         changes=(PATIENT, DOCTOR, ADMIN),
+    ),
+    Row(
+        "POST",
+        "/booking/appointments/<appointment_id>/check-in",
+        only(DOCTORS + ADMINS, 302, (DOCTOR2,)),
+        args=lambda w: {"appointment_id": w.arriving.id},
+        changes=(DOCTOR, ADMIN),
     ),
     Row(
         "GET",

@@ -48,6 +48,7 @@ class World:
     spare_slot: AvailabilitySlot  # the first doctor's, open: where a reschedule goes
     appointment: Appointment  # the first patient's with the first doctor, upcoming
     past_appointment: Appointment  # theirs too, started two hours ago: its outcome can be recorded
+    arriving: Appointment  # theirs too, starting in half an hour: the patient can be checked in
     other_appointment: Appointment  # the second patient's with the second doctor
     entry: WaitlistEntry  # the first patient's, for the first doctor
     other_entry: WaitlistEntry  # the second patient's, for the second doctor
@@ -88,6 +89,10 @@ def build_world(make) -> World:
         ),
         past_appointment=make.appointment(
             slot=make.slot(doctor=doctor, start_at=started), patient=patient
+        ),
+        arriving=make.appointment(
+            slot=make.slot(doctor=doctor, start_at=started + timedelta(hours=2, minutes=30)),
+            patient=patient,
         ),
         other_appointment=make.appointment(
             slot=make.slot(doctor=doctor2, start_at=hour(4)), patient=patient2

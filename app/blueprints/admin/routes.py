@@ -24,7 +24,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.repositories import admin as lists
 from app.security import client_ip, is_safe_next
-from app.services import DomainError, accounts, closures, password_reset, stats
+from app.services import DomainError, accounts, closures, password_reset, stats, visits
 from app.timeutil import local_today, utcnow
 from app.views import ID, abort_with, form_status, page_arg, show_domain_error
 from app.web_security import talisman
@@ -198,7 +198,15 @@ def send_password_reset(user_id: int):
 @bp.get("/appointments")
 def appointments():
     form = AppointmentFilterForm(formdata=request.args)
-    return _list_page("admin/appointments.html", form, lists.appointment_search, now=utcnow())
+    now = utcnow()
+    return _list_page(
+        "admin/appointments.html",
+        form,
+        lists.appointment_search,
+        now=now,
+        today=local_today().isoformat(),
+        can_check_in=lambda appointment: visits.check_in_refusal(appointment, now) is None,
+    )
 
 
 @bp.get("/appointments.csv")

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.forms_common import bounded_int, cancel_reason_field, plain_text
@@ -47,3 +47,7 @@ class CancelForm(FlaskForm):
     """The cancel button's form. The browser's dialog asks for the reason; it may stay empty."""
 
     reason = cancel_reason_field("Reason (optional)")
+
+
+class CheckInForm(FlaskForm):
+    undo = BooleanField()  # a mistaken check-in taken back

@@ -2,13 +2,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.booking import bp
-from app.blueprints.booking.forms import BookingForm, CancelForm, NoteForm
+from app.blueprints.booking.forms import BookingForm, CancelForm, CheckInForm, NoteForm
 from app.blueprints.main.routes import dashboard_url
 from app.errors import render_error
 from app.extensions import db
 from app.models import Role
 from app.security import owned_or_404, roles_allowed, same_site_referrer
-from app.services import Conflict, DomainError, NotFound, agenda, booking, directory
+from app.services import Conflict, DomainError, NotFound, agenda, booking, directory, visits
 from app.timeutil import utcnow
 from app.views import ID, abort_with, back_url, form_status, show_domain_error
 
@@ -55,6 +55,24 @@ def cancel(appointment_id: int):
     except DomainError as error:
         abort_with(error)
     flash("The appointment has been cancelled and its time is open for booking again.", "success")
+    return redirect(back_url(dashboard_url(current_user)))
+
+
+@bp.post(f"/appointments/<{ID}:appointment_id>/check-in")
+@roles_allowed(Role.DOCTOR, Role.ADMIN)
+def check_in(appointment_id: int):
+    """The patient has arrived: the front desk (or the doctor) checks them in, or takes a
+    mistaken check-in back (`undo`)."""
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        abort_with(DomainError("That request was not right."))
+    try:
+        visits.check_in(appointment_id, actor=current_user, undo=form.undo.data)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    done = "The check-in is taken back." if form.undo.data else "The patient is checked in."
+    flash(done, "success")
     return redirect(back_url(dashboard_url(current_user)))
 
 

@@ -238,6 +238,7 @@ def day_sheet():
         outcomes=agenda.outcome_ids(shown, current_user, now),
         first_visits=agenda.first_visit_ids(shown, me),
         writable=visits.notes_writable_ids(shown, now),
+        check_ins=visits.check_in_ids(shown, now),
     )
 
 
