@@ -287,7 +287,7 @@ def test_patients_see_the_note_they_left_and_nobody_else_s(client, db, patient, 
 
     for path in ("/patient/", "/patient/appointments"):
         page = text_of(client.get(path))
-        assert "Your note" in page and ">Knee</td>" in page, path
+        assert "Your note" in page and '<span class="keep-lines">Knee</span></td>' in page, path
         assert "Someone else" not in page, path
 
 

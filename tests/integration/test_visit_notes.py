@@ -47,7 +47,7 @@ def test_the_doctor_writes_notes_and_finds_them_on_the_record(
 
     page = client.get(url(seen))
     assert page.status_code == 200
-    assert "The patient wrote:</span> Headaches" in text_of(page)
+    assert 'The patient wrote:</span> <span class="keep-lines">Headaches</span>' in text_of(page)
     response = client.post(url(seen), data={"notes": f"  {NOTE}  "})
 
     assert response.status_code == 302
