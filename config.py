@@ -98,6 +98,8 @@ class Config:
     REMEMBER_COOKIE_DURATION_DAYS = env_int("REMEMBER_COOKIE_DURATION_DAYS", 14)
     # How long an emailed password-reset link works (it also ends at its first use).
     PASSWORD_RESET_MAX_AGE_MINUTES = env_int("PASSWORD_RESET_MAX_AGE_MINUTES", 60)
+    # How long the link a patient registered by the front desk gets to choose a password works.
+    ACCOUNT_INVITE_MAX_AGE_DAYS = env_int("ACCOUNT_INVITE_MAX_AGE_DAYS", 7)
     # How long the link confirming a new sign-in email works (it ends at its first use too).
     EMAIL_CHANGE_MAX_AGE_HOURS = env_int("EMAIL_CHANGE_MAX_AGE_HOURS", 24)
     SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)

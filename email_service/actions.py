@@ -22,7 +22,15 @@ ROLES = ("doctor", "patient")
 ENUM_FIELDS = {"role": ROLES, "recipient_role": ROLES}
 # Fields rendered as links: only http(s), so a "javascript:" URL can never become an href.
 URL_FIELDS = frozenset(
-    {"login_url", "ics_url", "manage_url", "slot_url", "reset_url", "confirm_url"}
+    {
+        "login_url",
+        "ics_url",
+        "manage_url",
+        "slot_url",
+        "reset_url",
+        "confirm_url",
+        "set_password_url",
+    }
 )
 # The only field allowed to span lines; it never goes into a header.
 MULTILINE_FIELDS = frozenset({"notes"})
@@ -121,6 +129,10 @@ ACTIONS: dict[str, Action] = {
     "PASSWORD_RESET": Action(
         required=("full_name", "reset_url", "valid_for"),
         subjects={"": "Set a new password for your HMS account"},
+    ),
+    "ACCOUNT_INVITE": Action(
+        required=("full_name", "set_password_url", "valid_for"),
+        subjects={"": "Your HMS account is ready: choose a password"},
     ),
     "EMAIL_CHANGE_CONFIRM": Action(
         required=("full_name", "confirm_url", "valid_for"),

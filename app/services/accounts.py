@@ -43,7 +43,9 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def _create_user(new: NewUser, role: Role, ip_address: str | None) -> User:
+def _create_user(
+    new: NewUser, role: Role, ip_address: str | None, registered_by: User | None = None
+) -> User:
     email = normalise_email(new.email)
     if find_by_email(email) is not None:
         raise EmailTaken()
@@ -56,7 +58,14 @@ def _create_user(new: NewUser, role: Role, ip_address: str | None) -> User:
     )
     db.session.add(user)
     db.session.flush()
-    record(AuditKind.SIGNUP, actor=user, target=user, ip_address=ip_address, role=role.value)
+    record(
+        AuditKind.SIGNUP,
+        actor=registered_by or user,
+        target=user,
+        ip_address=ip_address,
+        role=role.value,
+        by="front desk" if registered_by else None,
+    )
     return user
 
 
@@ -90,8 +99,12 @@ def sign_up_patient(
     address: str | None = None,
     emergency_contact: str | None = None,
     ip_address: str | None = None,
+    registered_by: User | None = None,
 ) -> User:
-    user = _create_user(new, Role.PATIENT, ip_address)
+    """Create the user and the patient profile in the caller's one transaction. A patient the
+    front desk registers (`registered_by`) is sent no welcome: `register_patient` invites them
+    to choose a password instead."""
+    user = _create_user(new, Role.PATIENT, ip_address, registered_by)
     db.session.add(
         PatientProfile(
             user=user,
@@ -101,7 +114,8 @@ def sign_up_patient(
         )
     )
     db.session.flush()
-    notifications.signup_welcome(user)
+    if registered_by is None:
+        notifications.signup_welcome(user)
     return user
 
 

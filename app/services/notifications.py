@@ -63,6 +63,15 @@ def password_reset_link(user: User, url: str, *, valid_for: str, key: str) -> No
     )
 
 
+def account_invite(user: User, url: str, *, valid_for: str) -> None:
+    _queue_email(
+        "ACCOUNT_INVITE",
+        user.email,
+        {"full_name": user.full_name, "set_password_url": url, "valid_for": valid_for},
+        key=f"account-invite:{user.id}",
+    )
+
+
 def password_changed(user: User) -> None:
     """Sent whenever a password changes, whoever changed it (ASVS 2.2.3): the owner hears of it
     even when someone else did it. The session version makes the key unique per change."""

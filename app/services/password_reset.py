@@ -25,6 +25,9 @@ from app.services.signed_links import InvalidLink, SignedLink, fingerprint
 
 SALT = "hms.password-reset"
 LINKS = SignedLink(SALT, lambda: max_age_minutes() * 60)
+# A patient the front desk registered chooses their first password through the same page, with a
+# link of its own kind that lasts days, not an hour: it may wait in the mailbox a while.
+INVITES = SignedLink("hms.account-invite", lambda: invite_max_age_days() * 86400)
 AGAIN = " Enter your email below and we will send a new one."
 
 
@@ -32,14 +35,30 @@ def max_age_minutes() -> int:
     return current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"]
 
 
+def invite_max_age_days() -> int:
+    return current_app.config["ACCOUNT_INVITE_MAX_AGE_DAYS"]
+
+
 def make_token(user: User) -> str:
     return LINKS.make([user.id, fingerprint(user.password_hash)])
+
+
+def _read(token: str) -> list:
+    """A reset link's payload, or an invitation's: both set the account's password."""
+    try:
+        return LINKS.read(token, (int, str))
+    except InvalidLink as not_a_reset:
+        try:
+            return INVITES.read(token, (int, str))
+        except InvalidLink as not_an_invite:
+            expired = not_an_invite.message == InvalidLink.EXPIRED
+            raise (not_an_invite if expired else not_a_reset) from None
 
 
 def user_for_token(token: str, *, lock: bool = False) -> User:
     """The active account a link was made for, or InvalidLink (saying how to get a new one)."""
     try:
-        user_id, seal = LINKS.read(token, (int, str))
+        user_id, seal = _read(token)
     except InvalidLink as error:
         raise InvalidLink(error.message + AGAIN) from None
     user = db.session.get(User, user_id, with_for_update=lock)
@@ -60,6 +79,14 @@ def _send_link(user: User) -> None:
         valid_for=f"{max_age_minutes()} minutes",
         key=f"password-reset:{user.id}:{secrets.token_hex(8)}",
     )
+
+
+def send_invite(user: User) -> None:
+    """Email a patient the front desk registered a link to choose their first password."""
+    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/auth/password/reset/"
+    days = invite_max_age_days()
+    token = INVITES.make([user.id, fingerprint(user.password_hash)])
+    notifications.account_invite(user, url + token, valid_for=f"{days} day{'s' * (days != 1)}")
 
 
 def request_reset(email: str, *, ip_address: str | None = None) -> None:

@@ -85,6 +85,11 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "reset_url": "https://hms.test/auth/password/reset/abc.def",
         "valid_for": "60 minutes",
     },
+    "ACCOUNT_INVITE": {
+        "full_name": "Grace Hopper",
+        "set_password_url": "https://hms.test/auth/password/reset/abc.def",
+        "valid_for": "7 days",
+    },
     "EMAIL_CHANGE_CONFIRM": {
         "full_name": "Grace Hopper",
         "confirm_url": "https://hms.test/auth/email/confirm/abc.def",

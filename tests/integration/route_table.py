@@ -365,6 +365,14 @@ ROWS = [
     Row("GET", "/admin/appointments.csv", only(ADMINS, 200)),
     Row("GET", "/admin/audit", only(ADMINS, 200)),
     Row("GET", "/admin/audit.csv", only(ADMINS, 200)),
+    Row("GET", "/admin/patients/new", only(ADMINS, 200)),
+    Row(
+        "POST",
+        "/admin/patients/new",
+        only(ADMINS, 302),
+        data=lambda w: {"full_name": "Caller New", "email": "caller@example.com"},
+        changes=ADMINS,
+    ),
     Row("GET", "/admin/closures", only(ADMINS, 200)),
     Row(
         "POST",

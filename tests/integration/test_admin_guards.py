@@ -38,6 +38,8 @@ def test_the_table_lists_every_admin_page():
         ("admin.appointments_csv", "GET"),
         ("admin.audit", "GET"),
         ("admin.audit_csv", "GET"),
+        ("admin.register_patient", "GET"),
+        ("admin.register_patient", "POST"),
         ("admin.clinic_closures", "GET"),
         ("admin.clinic_closures", "POST"),
         ("admin.reopen_clinic", "POST"),
@@ -81,9 +83,10 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
         ("admin.book_for", "POST"),
         ("admin.change_email", "POST"),
         ("admin.clinic_closures", "POST"),
+        ("admin.register_patient", "POST"),
     )
     if (endpoint, method) in empty_forms:
-        assert response.status_code == 400  # reached: an empty form (no time, no address)
+        assert response.status_code == 400  # reached: an empty form (no time, no address, no name)
     elif endpoint == "admin.reopen_clinic":
         assert response.status_code == 404  # reached: there is no such closure
     else:

@@ -1,4 +1,5 @@
-"""The front desk books for a caller: find a doctor, pick an open time, add the caller's note.
+"""The front desk books for a caller: find a doctor, pick an open time, add the caller's note;
+and registers a caller who has no account yet.
 
 The booking is the patient's own kind in every rule (notice, horizon, overlaps, the race), with
 the admin recorded as who made it; both parties are emailed as for any booking.
@@ -8,12 +9,22 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from app.blueprints.admin import bp
+from app.blueprints.auth.forms import RegisterPatientForm
 from app.blueprints.booking.forms import FrontDeskBookingForm
 from app.blueprints.patient.forms import DoctorSearchForm
 from app.extensions import db
-from app.services import Conflict, DomainError, NotFound, accounts, booking, directory
+from app.security import client_ip
+from app.services import (
+    Conflict,
+    DomainError,
+    NotFound,
+    accounts,
+    booking,
+    directory,
+    registration,
+)
 from app.timeutil import format_local, utcnow
-from app.views import ID, abort_with, form_status, page_arg
+from app.views import ID, abort_with, form_status, page_arg, show_domain_error
 
 PAGE = "admin/book.html"
 
@@ -74,3 +85,32 @@ def book_for(user_id: int):
         return redirect(url_for("admin.appointments", patient=patient.user.email))
     status = 400 if request.method == "POST" else form_status(form)
     return _page(patient, doctor, form), status
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+def register_patient():
+    """A caller new to the clinic: their account is made (they are emailed a link to choose a
+    password) and the desk goes straight on to book for them."""
+    form = RegisterPatientForm()
+    if form.validate_on_submit():
+        try:
+            user = registration.register_patient(
+                form.full_name.data,
+                form.email.data,
+                actor=current_user,
+                phone=form.phone.data,
+                date_of_birth=form.date_of_birth.data,
+                address=form.address.data,
+                emergency_contact=form.emergency_contact.data,
+                ip_address=client_ip(),
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "admin/register.html")
+        flash(
+            f"{user.full_name} is registered. A link to choose a password is on its way to "
+            f"{user.email}. Now choose their doctor.",
+            "success",
+        )
+        return redirect(url_for("admin.book_for", user_id=user.id))
+    return render_template("admin/register.html", form=form), form_status(form)

@@ -66,11 +66,11 @@ def confirm_field(other: str, label: str) -> PasswordField:
     )
 
 
-class SignupForm(FlaskForm):
+class AccountDetails(FlaskForm):
+    """Who an account belongs to; SignupForm adds the password."""
+
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), plain_text])
     email = email_field()
-    password = password_field()
-    confirm_password = confirm_field("password", "Confirm password")
     phone = StringField(
         "Phone (optional)",
         validators=[
@@ -80,6 +80,11 @@ class SignupForm(FlaskForm):
         ],
         render_kw={"autocomplete": "tel"},
     )
+
+
+class SignupForm(AccountDetails):
+    password = password_field()
+    confirm_password = confirm_field("password", "Confirm password")
 
 
 class DoctorSignupForm(SignupForm):
@@ -96,7 +101,9 @@ class DoctorSignupForm(SignupForm):
     )
 
 
-class PatientSignupForm(SignupForm):
+class PatientDetails(FlaskForm):
+    """What the clinic keeps of a patient besides their account."""
+
     date_of_birth = DateField("Date of birth (optional)", validators=[Optional(), date_in_past])
     address = StringField(
         "Address (optional)", validators=[Optional(), Length(max=300), plain_text]
@@ -104,6 +111,14 @@ class PatientSignupForm(SignupForm):
     emergency_contact = StringField(
         "Emergency contact (optional)", validators=[Optional(), Length(max=200), plain_text]
     )
+
+
+class PatientSignupForm(SignupForm, PatientDetails):
+    pass
+
+
+class RegisterPatientForm(AccountDetails, PatientDetails):
+    """The front desk registers a caller: no password (they choose it from the emailed link)."""
 
 
 class LoginForm(FlaskForm):
