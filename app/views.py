@@ -1,14 +1,19 @@
 """Small helpers every view uses: the status of a form page, domain errors shown on forms,
 the page number of a list and the page to return to after an action."""
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request
+from flask_login import current_user
 
 from app.extensions import db
+from app.models import Appointment
 from app.security import is_safe_next
-from app.services import DomainError
+from app.services import DomainError, agenda
+from app.timeutil import utcnow
 
 
 def form_status(form) -> int:
@@ -70,4 +75,39 @@ def profile_page(form_class, template: str, initial: dict, save, **context):
             return show_domain_error(error, form, template, **context)
         flash("Your profile has been saved.", "success")
         return redirect(request.path)
+    return render_template(template, form=form, **context), form_status(form)
+
+
+def appointment_notes_page(
+    appointment_id: int,
+    *,
+    form_class,
+    current: Callable[[Appointment], str | None],
+    refusal: Callable[[Appointment, datetime], str | None],
+    save: Callable[[int, str | None, datetime], object],
+    template: str,
+    done: Callable[[Appointment], tuple[str, str]],
+):
+    """A page changing one text of an appointment (the patient's note, the doctor's visit notes):
+    someone else's appointment is a 404; while `refusal` gives a reason, the page shows it with a
+    409; a valid POST calls `save(id, text, now)`, commits, flashes and goes where `done` says
+    (message, URL); otherwise the form comes back with its errors (400)."""
+    now = utcnow()
+    try:
+        appointment = agenda.appointment_for(appointment_id, current_user)
+    except DomainError as error:
+        abort_with(error)
+    form = form_class(data={"notes": current(appointment)})
+    context = {"appointment": appointment, "problem": refusal(appointment, now)}
+    if context["problem"] is not None:
+        return render_template(template, form=form, **context), 409
+    if form.validate_on_submit():
+        try:
+            save(appointment.id, form.notes.data, now)
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, template, **context)
+        message, url = done(appointment)
+        flash(message, "success")
+        return redirect(url)
     return render_template(template, form=form, **context), form_status(form)

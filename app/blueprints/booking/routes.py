@@ -8,9 +8,9 @@ from app.errors import render_error
 from app.extensions import db
 from app.models import Role
 from app.security import owned_or_404, roles_allowed, same_site_referrer
-from app.services import Conflict, DomainError, NotFound, agenda, booking, directory, visits
+from app.services import Conflict, DomainError, booking, directory, visits
 from app.timeutil import utcnow
-from app.views import ID, abort_with, back_url, form_status, show_domain_error
+from app.views import ID, abort_with, appointment_notes_page, back_url
 
 CONFIRM = "booking/confirm.html"
 
@@ -80,24 +80,20 @@ def check_in(appointment_id: int):
 @roles_allowed(Role.PATIENT)
 def change_note(appointment_id: int):
     """The patient's note for the doctor, changed up to the appointment's start."""
-    now = utcnow()
-    try:
-        appointment = agenda.appointment_for(appointment_id, current_user)
-    except NotFound as error:
-        abort_with(error)
-    form = NoteForm(data={"notes": appointment.notes})
-    context = {"appointment": appointment}
-    refusal = booking.note_refusal(appointment, current_user, now)
-    if refusal is not None:
-        return render_template("booking/note.html", form=form, problem=refusal, **context), 409
-    if form.validate_on_submit():
-        try:
-            booking.change_note(appointment.id, form.notes.data, actor=current_user, now=now)
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(error, form, "booking/note.html", problem=None, **context)
-        flash(f"Your note for {appointment.doctor.user.full_name} is saved.", "success")
-        return redirect(url_for("patient.appointments"))
-    return render_template("booking/note.html", form=form, problem=None, **context), form_status(
-        form
+
+    def save(appointment_id, notes, now):
+        booking.change_note(appointment_id, notes, actor=current_user, now=now)
+
+    def done(appointment):
+        message = f"Your note for {appointment.doctor.user.full_name} is saved."
+        return message, url_for("patient.appointments")
+
+    return appointment_notes_page(
+        appointment_id,
+        form_class=NoteForm,
+        current=lambda appointment: appointment.notes,
+        refusal=lambda appointment, now: booking.note_refusal(appointment, current_user, now),
+        save=save,
+        template="booking/note.html",
+        done=done,
     )

@@ -33,6 +33,7 @@ from app.timeutil import format_local, local_today, utcnow
 from app.views import (
     ID,
     abort_with,
+    appointment_notes_page,
     back_url,
     form_status,
     page_arg,
@@ -41,7 +42,6 @@ from app.views import (
 )
 
 AVAILABILITY = "doctor/availability.html"
-VISIT_NOTES = "doctor/visit_notes.html"
 
 
 def _me() -> DoctorProfile:
@@ -316,24 +316,23 @@ def book_follow_up(patient_id: int):
 @bp.route(f"/appointments/<{ID}:appointment_id>/visit-notes", methods=["GET", "POST"])
 def visit_notes(appointment_id: int):
     """The doctor's own notes of a visit, from its start; they go back to the patient's record."""
-    now = utcnow()
-    try:
-        appointment = agenda.appointment_for(appointment_id, current_user)
-    except DomainError as error:
-        abort_with(error)
-    form = VisitNotesForm(data={"notes": appointment.visit_notes})
-    context = {"appointment": appointment, "problem": visits.notes_refusal(appointment, now)}
-    if context["problem"] is not None:
-        return render_template(VISIT_NOTES, form=form, **context), 409
-    if form.validate_on_submit():
-        try:
-            visits.write_notes(appointment.id, form.notes.data, actor=current_user, now=now)
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(error, form, VISIT_NOTES, **context)
-        flash(f"Your notes of the visit with {appointment.patient.full_name} are saved.", "success")
-        return redirect(url_for(".patient_record", patient_id=appointment.patient_id))
-    return render_template(VISIT_NOTES, form=form, **context), form_status(form)
+
+    def save(appointment_id, notes, now):
+        visits.write_notes(appointment_id, notes, actor=current_user, now=now)
+
+    def done(appointment):
+        message = f"Your notes of the visit with {appointment.patient.full_name} are saved."
+        return message, url_for(".patient_record", patient_id=appointment.patient_id)
+
+    return appointment_notes_page(
+        appointment_id,
+        form_class=VisitNotesForm,
+        current=lambda appointment: appointment.visit_notes,
+        refusal=visits.notes_refusal,
+        save=save,
+        template="doctor/visit_notes.html",
+        done=done,
+    )
 
 
 @bp.route("/profile", methods=["GET", "POST"])
