@@ -504,6 +504,26 @@ def past(query: Select, now: datetime) -> Select:
     )
 
 
+def cancelled_for_patient(
+    patient: PatientProfile, *, now: datetime, since: datetime, limit: int
+) -> list[Appointment]:
+    """The patient's appointments still ahead that someone else (their doctor, the clinic)
+    cancelled from `since`, soonest first, with their doctors: what they may not have read."""
+    return list(
+        db.session.scalars(
+            _appointments_of(patient_id=patient.id)
+            .where(
+                Appointment.status == AppointmentStatus.CANCELLED,
+                Appointment.start_at > now,
+                Appointment.cancelled_at >= since,
+                Appointment.cancelled_by_id != patient.user_id,
+            )
+            .order_by(Appointment.start_at, Appointment.id)
+            .limit(limit)
+        )
+    )
+
+
 def next_booked(
     *,
     now: datetime,

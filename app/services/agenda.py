@@ -16,6 +16,7 @@ from app.services.booking import can_manage, cancel_refusal, note_refusal
 from app.timeutil import local_day_bounds, to_local
 
 DASHBOARD_ITEMS = 10
+CANCELLED_NOTICE_DAYS = 7
 WHEN = ("upcoming", "past")
 
 
@@ -186,6 +187,13 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
 
 def patient_upcoming(patient: PatientProfile, now: datetime) -> list[Appointment]:
     return repo.next_booked(patient=patient, now=now, limit=DASHBOARD_ITEMS)
+
+
+def cancelled_by_others(patient: PatientProfile, now: datetime) -> list[Appointment]:
+    """For the patient's dashboard: coming appointments their doctor or the clinic cancelled in
+    the last CANCELLED_NOTICE_DAYS, so a missed email does not leave them expecting a visit."""
+    since = now - timedelta(days=CANCELLED_NOTICE_DAYS)
+    return repo.cancelled_for_patient(patient, now=now, since=since, limit=DASHBOARD_ITEMS)
 
 
 def listing(

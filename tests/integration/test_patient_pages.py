@@ -281,6 +281,33 @@ def test_a_past_or_cancelled_visit_offers_to_book_the_doctor_again(client, db, p
     assert f'href="/patient/doctors/{dropped.doctor_id}">Book again</a>' in upcoming
 
 
+def test_the_dashboard_tells_of_a_coming_visit_someone_else_cancelled(client, db, patient, make):
+    from app.services import booking
+
+    doctor = make.doctor(user__full_name="Dr. Ada Byron")
+
+    def mine(hours: float):
+        return make.appointment(
+            slot=make.slot(doctor=doctor, start_at=hours_from_now(hours)), patient=patient
+        )
+
+    by_doctor, by_clinic, by_me, long_ago = mine(30), mine(50), mine(70), mine(90)
+    booking.cancel(by_doctor.id, actor=doctor.user, reason="Called to theatre")
+    booking.cancel(by_clinic.id, actor=make.admin())
+    booking.cancel(by_me.id, actor=patient.user)
+    booking.cancel(long_ago.id, actor=doctor.user, now=datetime.now(UTC) - timedelta(days=8))
+    db.session.commit()
+
+    page = " ".join(text_of(client.get("/patient/")).split())
+
+    when = to_local(by_doctor.start_at).strftime("%a %d %b %Y, %H:%M")
+    told = f"Dr. Ada Byron cancelled your appointment on <strong>{when}</strong>"
+    assert told + ": <q>Called to theatre</q>." in page
+    assert "The clinic cancelled your appointment with Dr. Ada Byron on" in page
+    assert page.count("cancelled your appointment") == 2  # not the patient's own, nor old news
+    assert f'href="/patient/doctors/{doctor.id}">Book another time</a>' in page
+
+
 def test_patients_see_the_note_they_left_and_nobody_else_s(client, db, patient, make):
     make.appointment(slot=make.slot(start_at=hours_from_now(30)), patient=patient, notes="Knee")
     make.appointment(slot=make.slot(start_at=hours_from_now(31)), notes="Someone else's note")

@@ -41,6 +41,7 @@ def dashboard():
         movable=agenda.movable_ids(upcoming, current_user, now),
         notable=agenda.note_editable_ids(upcoming, current_user, now),
         waiting=waitlist.entries_for(profile) if profile else [],
+        cancelled=agenda.cancelled_by_others(profile, now) if profile else [],
     )
 
 
