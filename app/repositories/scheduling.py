@@ -545,25 +545,45 @@ def _next_booked(of: str) -> Select[tuple[Appointment]]:
     return upcoming(query, bindparam("now"), booked_only=True).limit(bindparam("limit"))
 
 
+class DoctorCounts(NamedTuple):
+    upcoming: int  # booked appointments not yet over
+    open_slots: int  # open future slots
+    this_week: int  # active appointments starting in the week
+    today: int  # active appointments starting today
+    arrived: int  # of today's, those whose patient was checked in
+
+
 def doctor_counts(
-    doctor_id: int, now: datetime, week_start: datetime, week_end: datetime
-) -> tuple[int, int, int]:
-    """The doctor dashboard's figures in one statement: booked appointments not yet over, open
-    future slots, and active appointments starting in [week_start, week_end)."""
-    values = {"doctor_id": doctor_id, "now": now, "week_start": week_start, "week_end": week_end}
-    upcoming, open_slots, this_week = db.session.execute(_doctor_counts(), values).one()
-    return upcoming, open_slots, this_week
+    doctor_id: int,
+    now: datetime,
+    week: tuple[datetime, datetime],
+    day: tuple[datetime, datetime],
+) -> DoctorCounts:
+    """The doctor dashboard's figures in one statement; `week` and `day` are [start, end)."""
+    values = {
+        "doctor_id": doctor_id,
+        "now": now,
+        "week_start": week[0],
+        "week_end": week[1],
+        "day_start": day[0],
+        "day_end": day[1],
+    }
+    return DoctorCounts(*db.session.execute(_doctor_counts(), values).one())
 
 
 @cache
 def _doctor_counts() -> Select:
-    """Three scalar subqueries, built once per process (the doctor dashboard runs it each view)."""
+    """Five scalar subqueries, built once per process (the doctor dashboard runs it each view)."""
 
     def count(column, *conditions) -> ScalarSelect[int]:
         return select(func.count(column)).where(*conditions).scalar_subquery()
 
     doctor_id, now = bindparam("doctor_id"), bindparam("now")
     mine = Appointment.doctor_id == doctor_id
+    today = (
+        Appointment.start_at >= bindparam("day_start"),
+        Appointment.start_at < bindparam("day_end"),
+    )
     return select(
         count(
             Appointment.id,
@@ -584,4 +604,6 @@ def _doctor_counts() -> Select:
             Appointment.start_at >= bindparam("week_start"),
             Appointment.start_at < bindparam("week_end"),
         ),
+        count(Appointment.id, mine, ACTIVE, *today),
+        count(Appointment.id, mine, ACTIVE, Appointment.checked_in_at.is_not(None), *today),
     )

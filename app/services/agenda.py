@@ -27,6 +27,8 @@ class DoctorSummary:
     open_slots: int
     this_week: int
     week: tuple[date, date]  # the clinic-local Monday and Sunday that "this week" counts
+    today: int  # active appointments today (booked, or over and recorded)
+    arrived: int  # of those, the ones whose patient was checked in
 
 
 @dataclass(frozen=True)
@@ -175,13 +177,15 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
     monday = today - timedelta(days=today.weekday())
     week_start = local_day_bounds(monday)[0]
     week_end = local_day_bounds(monday + timedelta(days=6))[1]
-    upcoming_count, open_slots, this_week = repo.doctor_counts(doctor.id, now, week_start, week_end)
+    counts = repo.doctor_counts(doctor.id, now, (week_start, week_end), local_day_bounds(today))
     return DoctorSummary(
         upcoming=repo.next_booked(doctor=doctor, now=now, limit=DASHBOARD_ITEMS),
-        upcoming_count=upcoming_count,
-        open_slots=open_slots,
-        this_week=this_week,
+        upcoming_count=counts.upcoming,
+        open_slots=counts.open_slots,
+        this_week=counts.this_week,
         week=(monday, monday + timedelta(days=6)),
+        today=counts.today,
+        arrived=counts.arrived,
     )
 
 

@@ -71,6 +71,39 @@ def test_appointments_this_week_counts_the_clinic_week(client, db, doctor, make,
     assert summary.week == (date(2030, 3, 4), date(2030, 3, 10))
 
 
+def test_today_counts_the_days_appointments_and_who_arrived(client, db, doctor, make):
+    from app.services import agenda
+
+    now = datetime(2030, 3, 6, 11, tzinfo=UTC)  # the suite's clinic is UTC
+    arrived = now - timedelta(hours=2)
+    for hour, status, checked_in in (
+        (8, "completed", arrived),  # seen
+        (10, "booked", arrived),  # in the waiting room
+        (15, "booked", None),  # not here yet
+        (16, "cancelled", None),  # does not count
+    ):
+        slot = make.slot(doctor=doctor, start_at=now.replace(hour=hour))
+        make.appointment(slot=slot, status=status, checked_in_at=checked_in)
+    make.appointment(slot=make.slot(doctor=doctor, start_at=now + timedelta(days=1)))
+
+    summary = agenda.doctor_summary(doctor, now)
+
+    assert (summary.today, summary.arrived) == (3, 2)
+
+
+def test_the_dashboard_shows_today_and_links_the_day_sheet(client, login_as, doctor, make):
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    make.appointment(slot=make.slot(doctor=doctor, start_at=noon + timedelta(hours=2)))
+
+    with time_machine.travel(noon, tick=False):
+        login_as(client, doctor.user)  # a session of that moment
+        page = " ".join(text_of(client.get("/doctor/")).split())
+
+    today = page.split('mb-1">Today</p>')[1]
+    assert today.startswith(' <p class="display-6 mb-0"><a href="/doctor/day"')
+    assert ">1</a>" in today.split("</div>")[0] and "0 of 1 arrived" in today
+
+
 @pytest.fixture
 def a_sunday():
     """Sunday 10 March 2030. Requested before `doctor`, so the sign-in happens then too."""
