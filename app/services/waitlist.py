@@ -10,7 +10,7 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile, PatientProfile, User, WaitlistEntry
@@ -102,6 +102,25 @@ def waiting(doctor_id: int, first_day: date, last_day: date | None = None) -> di
     if last_day is not None:
         query = query.where(WaitlistEntry.day <= last_day)
     return {day: number for day, number in db.session.execute(query)}
+
+
+def waiting_on(doctor_id: int, day: date) -> list[WaitlistEntry]:
+    """Who waits for a place with this doctor on `day` (active accounts), first come first, with
+    their names and phones: the day sheet lists them, so a gap can be filled by a phone call."""
+    return list(
+        db.session.scalars(
+            select(WaitlistEntry)
+            .join(WaitlistEntry.patient)
+            .join(PatientProfile.user)
+            .options(contains_eager(WaitlistEntry.patient).contains_eager(PatientProfile.user))
+            .where(
+                WaitlistEntry.doctor_id == doctor_id,
+                WaitlistEntry.day == day,
+                User.active.is_(True),
+            )
+            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        )
+    )
 
 
 def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:

@@ -159,9 +159,11 @@ def test_the_sheet_says_how_many_wait_for_a_place_that_day(client, db, doctor, m
     from app.models import WaitlistEntry
 
     gone = make.patient(user__active=False)
+    grace = make.patient(user__full_name="Grace Hopper", user__phone="+1 555 0101")
+    alan = make.patient(user__full_name="Alan Turing")
     for patient, day in (
-        (make.patient(), TODAY),
-        (make.patient(), TODAY),
+        (grace, TODAY),
+        (alan, TODAY),
         (gone, TODAY),  # a closed account is not offered places
         (make.patient(), TODAY + timedelta(days=1)),
     ):
@@ -169,9 +171,12 @@ def test_the_sheet_says_how_many_wait_for_a_place_that_day(client, db, doctor, m
     db.session.add(WaitlistEntry(patient=make.patient(), doctor=make.doctor(), day=TODAY))
     db.session.commit()
 
-    assert '· <span class="text-warning-emphasis">2 waiting for a place</span>' in text_of(
-        client.get("/doctor/day")
-    )
+    today = " ".join(text_of(client.get("/doctor/day")).split())
+    assert '· <a href="#waiting">2 waiting for a place</a>' in today
+    listed = today.split('id="waiting-heading"')[1]
+    assert listed.index("Grace Hopper") < listed.index("Alan Turing")  # first come, first
+    assert 'href="tel:+15550101"' in listed
+    assert gone.user.full_name not in listed
     tomorrow = (TODAY + timedelta(days=1)).isoformat()
     assert "1 waiting for a place" in text_of(client.get(f"/doctor/day?date={tomorrow}"))
     later = (TODAY + timedelta(days=2)).isoformat()

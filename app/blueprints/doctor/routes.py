@@ -225,7 +225,7 @@ def day_sheet():
     form.date.data = form.date.data or today
     me = _me()
     sheet = agenda.day_sheet(me, form.date.data)
-    waiting = waitlist.waiting(me.id, sheet.day, sheet.day).get(sheet.day, 0)
+    waiting = waitlist.waiting_on(me.id, sheet.day)
     now = utcnow()
     shown = [row.appointment for row in sheet.rows if row.appointment is not None]
     return render_template(
