@@ -77,10 +77,12 @@ def appointment_search(
     status: AppointmentStatus | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    earliest_first: bool = False,
 ) -> Select:
     """Appointments by anyone involved (`q`: doctor's or patient's name, patient's email),
     doctor (id, whole address, or part of the name), patient (whole address, or part of name or
-    email), status and start time in [start, end); latest first, with both parties loaded."""
+    email), status and start time in [start, end); latest first (or `earliest_first`), with both
+    parties loaded."""
     query = (
         select(Appointment)
         .join(Appointment.doctor)
@@ -116,6 +118,8 @@ def appointment_search(
     if status is not None:
         query = query.where(Appointment.status == status)
     query = query.where(*_between(Appointment.start_at, start, end))
+    if earliest_first:  # the front desk's day, in the order patients come
+        return query.order_by(Appointment.start_at, Appointment.id)
     return query.order_by(Appointment.start_at.desc(), Appointment.id.desc())
 
 

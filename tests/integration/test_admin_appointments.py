@@ -72,10 +72,16 @@ def _expect(roster, *names) -> list[int]:
         ("?q=lisa@", ("c", "a")),
         ("?doctor=grey&patient=james&status=booked", ("d",)),
         ("?doctor=nobody", ()),
+        ("?order=soonest", ("a", "b", "c", "d")),
+        ("?order=soonest&doctor=house", ("a", "b")),
     ],
 )
 def test_filters(client, admin, roster, query, expected):
     assert _ids(client, query) == _expect(roster, *expected)
+
+
+def test_an_unknown_order_is_a_400(client, admin):
+    assert client.get("/admin/appointments?order=random").status_code == 400
 
 
 def test_filter_by_doctor_id(client, admin, roster):

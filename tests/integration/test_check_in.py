@@ -46,7 +46,8 @@ def test_the_desk_checks_a_patient_in_and_the_doctor_sees_it(
     login_as(client, make.admin())
     today = text_of(client.get("/admin/appointments?date_from=2030-03-05&date_to=2030-03-05"))
     assert f'action="{url(ten)}"' in today
-    assert 'href="/admin/appointments?date_from=2030-03-05&amp;date_to=2030-03-05">Today' in today
+    day = "date_from=2030-03-05&amp;date_to=2030-03-05&amp;order=soonest"
+    assert f'href="/admin/appointments?{day}">Today' in today
 
     response = client.post(url(ten), headers={"Referer": "http://localhost/admin/appointments"})
 

@@ -80,6 +80,12 @@ class AppointmentFilterForm(DateRangeForm):
         default="",
     )
 
+    order = SelectField(
+        "Order",
+        choices=[SelectChoice("", "Latest first"), SelectChoice("soonest", "Earliest first")],
+        default="",
+    )
+
     def filters(self) -> dict:
         start, end = self.bounds()
         return {
@@ -89,6 +95,7 @@ class AppointmentFilterForm(DateRangeForm):
             "status": AppointmentStatus(self.status.data) if self.status.data else None,
             "start": start,
             "end": end,
+            "earliest_first": self.order.data == "soonest",
         }
 
 
