@@ -131,10 +131,6 @@ class PatientRecord:
     counts: dict[str, int]  # status value -> appointments with this doctor
     first_visit: datetime | None  # their first completed visit with this doctor
 
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
 
 def own_patient(doctor: DoctorProfile, patient_id: int) -> PatientProfile:
     """One of `doctor`'s patients: NotFound unless the two have had an appointment together

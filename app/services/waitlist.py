@@ -84,9 +84,9 @@ def _entries_for() -> Select[tuple[WaitlistEntry]]:
     )
 
 
-def waiting(doctor_id: int, first_day: date, last_day: date | None = None) -> dict[date, int]:
+def waiting(doctor_id: int, first_day: date) -> dict[date, int]:
     """How many patients (active accounts: the ones a new slot would be offered to) wait for
-    a place with this doctor, by day from `first_day` (to `last_day`), in one query."""
+    a place with this doctor, by day from `first_day`, in one query."""
     query = (
         select(WaitlistEntry.day, func.count())
         .join(WaitlistEntry.patient)
@@ -99,8 +99,6 @@ def waiting(doctor_id: int, first_day: date, last_day: date | None = None) -> di
         .group_by(WaitlistEntry.day)
         .order_by(WaitlistEntry.day)
     )
-    if last_day is not None:
-        query = query.where(WaitlistEntry.day <= last_day)
     return {day: number for day, number in db.session.execute(query)}
 
 
