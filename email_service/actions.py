@@ -130,6 +130,11 @@ ACTIONS: dict[str, Action] = {
         required=("full_name", "reset_url", "valid_for"),
         subjects={"": "Set a new password for your HMS account"},
     ),
+    "RUNNING_LATE": Action(
+        required=("patient_name", "doctor_name", "start_display", "delay_minutes"),
+        optional=("manage_url",),
+        subjects={"": "$doctor_name is running about $delay_minutes minutes late"},
+    ),
     "ACCOUNT_INVITE": Action(
         required=("full_name", "set_password_url", "valid_for"),
         subjects={"": "Your HMS account is ready: choose a password"},

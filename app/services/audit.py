@@ -25,6 +25,7 @@ class AuditKind:
     APPOINTMENT_VISIT_NOTES = "appointment.visit_notes"
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_CHECK_IN_UNDONE = "appointment.check_in_undone"
+    DOCTOR_RUNNING_LATE = "doctor.running_late"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
     ACCOUNT_EMAIL_CHANGED = "account.email_changed"

@@ -63,6 +63,24 @@ def password_reset_link(user: User, url: str, *, valid_for: str, key: str) -> No
     )
 
 
+def running_late(appointment: Appointment, doctor, patient, minutes: int, event_id: str) -> None:
+    """One patient still to come today hears that their doctor runs `minutes` late; each
+    announcement (`event_id`) is a message of its own."""
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    _queue_email(
+        "RUNNING_LATE",
+        patient.user.email,
+        {
+            "patient_name": patient.user.full_name,
+            "doctor_name": doctor.user.full_name,
+            "start_display": f"{format_local(appointment.start_at, DISPLAY_FORMAT)} ({zone})",
+            "delay_minutes": str(minutes),
+            "manage_url": _url("/patient/appointments"),
+        },
+        key=f"late:{appointment.id}:{event_id}",
+    )
+
+
 def account_invite(user: User, url: str, *, valid_for: str) -> None:
     _queue_email(
         "ACCOUNT_INVITE",

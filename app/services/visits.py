@@ -1,18 +1,20 @@
 """The visit itself: the patient checked in on arrival, then its doctor records whether it
 happened, and notes of it."""
 
+import uuid
 from datetime import datetime, timedelta
 
-from app.models import Appointment, AppointmentStatus, User
+from app.models import Appointment, AppointmentStatus, DoctorProfile, User
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound
+from app.services import Conflict, DomainError, NotFound, notifications
 from app.services.audit import AuditKind, record
 from app.services.booking import can_manage
-from app.timeutil import utcnow
+from app.timeutil import local_day_bounds, to_local, utcnow
 
 OUTCOMES = {"completed": AppointmentStatus.COMPLETED, "no_show": AppointmentStatus.NO_SHOW}
 MAX_VISIT_NOTES = 4000
 CHECK_IN_EARLY = timedelta(hours=2)  # how long before the start a patient may be checked in
+LATE_MINUTES = (15, 30, 45, 60, 90)  # what a doctor may say they run late by
 
 
 def record_outcome(appointment_id: int, outcome: str, *, actor: User, now: datetime | None = None):
@@ -116,3 +118,28 @@ def check_in(
 def check_in_ids(appointments: list[Appointment], now: datetime) -> set[int]:
     """The appointments on a page whose patient can be checked in now."""
     return {a.id for a in appointments if check_in_refusal(a, now) is None}
+
+
+def running_late(doctor: DoctorProfile, minutes: int, *, actor: User, now: datetime | None = None):
+    """The doctor runs `minutes` late: every patient still to come today (booked, not started,
+    not checked in: those in the waiting room hear it at the desk) is emailed. Returns how many."""
+    now = now or utcnow()
+    if minutes not in LATE_MINUTES:
+        raise DomainError("Choose how late you are running.", field="minutes")
+    end_of_day = local_day_bounds(to_local(now).date())[1]
+    still_to_come = [
+        appointment
+        for appointment in repo.active_appointments_starting(doctor.id, now, end_of_day)
+        if appointment.status == AppointmentStatus.BOOKED and appointment.checked_in_at is None
+    ]
+    event_id = uuid.uuid4().hex[:12]  # one announcement: a second one is news again
+    for appointment in still_to_come:
+        notifications.running_late(appointment, doctor, appointment.patient, minutes, event_id)
+    record(
+        AuditKind.DOCTOR_RUNNING_LATE,
+        actor=actor,
+        target=doctor,
+        minutes=minutes,
+        told=len(still_to_come),
+    )
+    return len(still_to_come)

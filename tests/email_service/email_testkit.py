@@ -85,6 +85,13 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "reset_url": "https://hms.test/auth/password/reset/abc.def",
         "valid_for": "60 minutes",
     },
+    "RUNNING_LATE": {
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "start_display": "Monday 2 March 2026, 11:00",
+        "delay_minutes": "30",
+        "manage_url": "https://hms.test/patient/appointments",
+    },
     "ACCOUNT_INVITE": {
         "full_name": "Grace Hopper",
         "set_password_url": "https://hms.test/auth/password/reset/abc.def",

@@ -71,6 +71,7 @@ CASES = [
     ),
     ("PASSWORD_RESET", None, "Set a new password for your HMS account", "The link works once"),
     ("ACCOUNT_INVITE", None, "Your HMS account is ready: choose a password", "front desk"),
+    ("RUNNING_LATE", None, "Dr. Ada Byron is running about 30 minutes late", "still stands"),
     ("EMAIL_CHANGE_CONFIRM", None, "Confirm your new HMS sign-in email", "The link works once"),
     ("EMAIL_CHANGED", None, "Your HMS sign-in email was changed", "grace.new@example.org"),
     ("PASSWORD_CHANGED", None, "Your HMS password was changed", "call the clinic's front desk"),

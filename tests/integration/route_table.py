@@ -175,6 +175,13 @@ ROWS = [
     Row("GET", "/doctor/appointments", only(DOCTORS, 200)),
     Row("GET", "/doctor/day", only(DOCTORS, 200)),
     Row(
+        "POST",
+        "/doctor/day/late",
+        only(DOCTORS, 302),
+        data=lambda w: {"minutes": "30"},
+        changes=DOCTORS,  # the audit trail records it, whoever was still to come
+    ),
+    Row(
         "GET",
         "/doctor/patients/<patient_id>",
         only(DOCTORS, 200, (DOCTOR2,)),  # the second doctor has never seen the first patient

@@ -181,3 +181,55 @@ def test_the_sheet_says_how_many_wait_for_a_place_that_day(client, db, doctor, m
     assert "1 waiting for a place" in text_of(client.get(f"/doctor/day?date={tomorrow}"))
     later = (TODAY + timedelta(days=2)).isoformat()
     assert "waiting for a place" not in text_of(client.get(f"/doctor/day?date={later}"))
+
+
+def test_a_doctor_running_late_tells_the_patients_still_to_come_today(client, db, doctor, make):
+    from sqlalchemy import select
+
+    from app.models import AuditEvent, OutboxMessage
+
+    def patient(name):
+        return make.patient(user__full_name=name, user__email=f"{name.lower()}@example.com")
+
+    for hour, who, fields in (
+        (11, "Past", {}),  # already started (it is noon)
+        (12, "Arrived", {"checked_in_at": NOW}),  # in the waiting room: told at the desk
+        (14, "Grace", {}),
+        (16, "Alan", {}),
+        (15, "Cancelled", {"status": "cancelled"}),
+    ):
+        slot = make.slot(doctor=doctor, start_at=at(hour, 30 if hour == 12 else 0))
+        make.appointment(slot=slot, patient=patient(who), **fields)
+    make.appointment(slot=make.slot(doctor=doctor, start_at=at(9, days=1)), patient=patient("Next"))
+    make.appointment(slot=make.slot(start_at=at(17)), patient=patient("Elsewhere"))
+
+    page = text_of(client.get("/doctor/day"))
+    assert 'action="/doctor/day/late"' in page and 'data-confirm="Email every patient' in page
+    response = client.post("/doctor/day/late", data={"minutes": "30"}, follow_redirects=True)
+
+    assert "2 patients still to come today have been told" in text_of(response)
+    sent = [m.payload for m in db.session.scalars(select(OutboxMessage))]
+    late = [p for p in sent if p["action"] == "RUNNING_LATE"]
+    assert sorted(p["to"] for p in late) == ["alan@example.com", "grace@example.com"]
+    assert {p["data"]["delay_minutes"] for p in late} == {"30"}
+    assert {p["data"]["doctor_name"] for p in late} == {"Dr. Ada Lovelace"}
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "doctor.running_late")
+    ).one()
+    assert event.details == {"minutes": 30, "told": 2}
+    again = client.post("/doctor/day/late", data={"minutes": "45"})  # a second announcement
+    assert again.status_code == 302
+    assert len([m for m in db.session.scalars(select(OutboxMessage))]) == len(sent) + 2
+
+
+@pytest.mark.parametrize("minutes", ["", "7", "abc", "99999999999"])
+def test_running_late_by_an_odd_amount_is_a_400(client, doctor, minutes):
+    assert client.post("/doctor/day/late", data={"minutes": minutes}).status_code == 400
+
+
+def test_nobody_left_today_means_nobody_is_told(client, db, doctor, make):
+    make.appointment(slot=make.slot(doctor=doctor, start_at=at(9)))  # this morning
+
+    response = client.post("/doctor/day/late", data={"minutes": "15"}, follow_redirects=True)
+
+    assert "No patient is still to come today" in text_of(response)

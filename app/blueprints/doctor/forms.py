@@ -152,6 +152,15 @@ class VisitNotesForm(FlaskForm):
     )
 
 
+class LateForm(FlaskForm):
+    minutes = SelectField(
+        "Running late by",
+        choices=[SelectChoice(n, f"about {n} minutes") for n in visits.LATE_MINUTES],
+        coerce=bounded_int,
+        validators=[InputRequired()],
+    )
+
+
 class FollowUpForm(FlaskForm):
     slot_id = slot_choice("Time", "Choose a time.")
 

@@ -9,6 +9,7 @@ from app.blueprints.doctor.forms import (
     DaySheetForm,
     DoctorProfileForm,
     FollowUpForm,
+    LateForm,
     OutcomeForm,
     SlotForm,
     VisitNotesForm,
@@ -234,6 +235,7 @@ def day_sheet():
         sheet=sheet,
         today=today,
         waiting=waiting,
+        late_minutes=visits.LATE_MINUTES,
         cancellable=agenda.cancellable_ids(shown, current_user, now),
         outcomes=agenda.outcome_ids(shown, current_user, now),
         first_visits=agenda.first_visit_ids(shown, me),
@@ -262,6 +264,29 @@ def patient_record(patient_id: int):
         outcomes=agenda.outcome_ids(shown, current_user, now),
         writable=visits.notes_writable_ids(shown, now),
     )
+
+
+@bp.post("/day/late")
+def running_late():
+    """The doctor is behind: the patients still to come today are told by email."""
+    form = LateForm()
+    if not form.validate_on_submit():
+        abort(400, "Choose how late you are running.")
+    try:
+        told = visits.running_late(_me(), form.minutes.data, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    if told:
+        people = (
+            "patient still to come today has" if told == 1 else "patients still to come today have"
+        )
+        flash(
+            f"{told} {people} been told you are about {form.minutes.data} minutes late.", "success"
+        )
+    else:
+        flash("No patient is still to come today: nobody was told.", "info")
+    return redirect(url_for(".day_sheet"))
 
 
 @bp.post(f"/appointments/<{ID}:appointment_id>/status")
