@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -178,3 +179,41 @@ def test_the_clinic_closes_for_a_holiday(browse, make, two_bookings, mailbox):
     sign_in(doctor, "ada.byron@example.com", FACTORY_PASSWORD)
     use_menu(doctor, "Availability")
     expect(doctor.get_by_role("note")).to_contain_text("(Founders' day)")
+
+
+def test_a_caller_new_to_the_clinic_is_registered_booked_and_signs_in(
+    browse, make, two_bookings, mailbox
+):
+    """Edith phones for a first appointment: the desk registers her and books the free 10:00;
+    the email lets her choose her own password, and her appointment is waiting for her."""
+    journey = Journey("register")
+    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    desk = browse()
+    sign_in(desk, admin.email, FACTORY_PASSWORD)
+
+    use_menu(desk, "Users")
+    desk.get_by_role("link", name="Register a patient").click()
+    desk.get_by_label("Full name").fill("Edith Clarke")
+    desk.get_by_label("Email").fill("edith@example.com")
+    desk.get_by_label("Phone (optional)").fill("+1 555 0177")
+    journey.checkpoint(desk, "details")
+    desk.get_by_role("button", name="Register").click()
+    expect(desk.get_by_role("alert").filter(has_text="Edith Clarke is registered")).to_be_visible()
+    desk.get_by_label("Doctor's name").fill("Byron")
+    desk.get_by_role("button", name="Search").click()
+    desk.get_by_role("link", name="Dr. Ada Byron").click()
+    desk.get_by_role("radio").check()  # the one free time
+    desk.get_by_role("button", name="Book for Edith Clarke").click()
+    expect(desk.get_by_role("alert").filter(has_text="Booked Edith Clarke")).to_be_visible()
+
+    invite = mailbox.expect_text("ACCOUNT_INVITE", "edith@example.com", "choose a password")
+    link = re.search(r"http\S+/auth/password/reset/\S+", invite.get_body(("plain",)).get_content())
+    edith = browse()
+    edith.goto(urlsplit(link.group(0)).path)
+    edith.get_by_label("New password", exact=True).fill("Edith's own passphrase")
+    edith.get_by_label("Confirm new password").fill("Edith's own passphrase")
+    journey.checkpoint(edith, "choose-password")
+    edith.get_by_role("button", name="Set new password").click()
+    sign_in(edith, "edith@example.com", "Edith's own passphrase")
+    expect(edith.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_have_count(1)
+    journey.checkpoint(edith, "her-dashboard")
