@@ -70,7 +70,12 @@ def test_a_doctor_without_a_desk_checks_in_from_the_day_sheet(client, db, login_
     assert client.post(url(ten)).status_code == 302
 
     assert db.session.get(Appointment, ten.id).checked_in_at == NOW
-    assert f'action="{url(ten)}"' not in text_of(client.get("/doctor/day"))  # done
+    sheet = text_of(client.get("/doctor/day"))
+    assert "Check in</button>" not in sheet  # done
+    assert "Undo check-in</button>" in sheet  # a slip of the finger can be taken back
+    assert client.post(url(ten), data={"undo": "y"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Appointment, ten.id).checked_in_at is None
 
 
 def test_a_mistaken_check_in_is_taken_back(client, db, make, login_as, ten):
