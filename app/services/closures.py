@@ -13,13 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import ClinicClosure, User
+from app.models import CANCEL_REASON_MAX, ClinicClosure, User
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound, availability
 from app.services.audit import AuditKind, record
 from app.timeutil import local_day_bounds, local_today, utcnow
 
-MAX_REASON = 200
+# The reason also goes to every patient whose appointment the closure cancels (as that
+# cancellation's reason), so it can be no longer than one.
+MAX_REASON = CANCEL_REASON_MAX
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from app.blueprints.auth.forms import email_field
 from app.forms_common import SelectField, plain_text, reasonable_day
 from app.models import AppointmentStatus, Role
+from app.services import closures
 from app.services.audit import AuditKind
 from app.timeutil import local_day_bounds
 
@@ -130,7 +131,7 @@ class ClosureForm(FlaskForm):
     )
     reason = StringField(
         "Reason (doctors see it, and the patients of any appointments cancelled)",
-        validators=[InputRequired(), Length(max=200), plain_text],
+        validators=[InputRequired(), Length(max=closures.MAX_REASON), plain_text],
     )
     cancel_booked = BooleanField(
         "Also cancel that day's booked appointments (each patient and doctor is emailed)"
