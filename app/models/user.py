@@ -73,6 +73,9 @@ class User(UserMixin, db.Model):
     google_connection_broken: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="0"
     )
+    # The calendar subscription: part of the feed's signed address, so a new one (or none)
+    # ends every address given out before. Never shown; the address is signed with SECRET_KEY.
+    calendar_feed_nonce: Mapped[str | None] = mapped_column(String(32))
 
     doctor_profile = relationship("DoctorProfile", back_populates="user", uselist=False)
     patient_profile = relationship("PatientProfile", back_populates="user", uselist=False)

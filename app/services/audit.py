@@ -33,6 +33,8 @@ class AuditKind:
     ADMIN_CREATED = "admin.created"
     GOOGLE_CONNECTED = "google.connected"
     GOOGLE_DISCONNECTED = "google.disconnected"
+    CALENDAR_FEED_CREATED = "calendar_feed.created"
+    CALENDAR_FEED_REVOKED = "calendar_feed.revoked"
     WAITLIST_JOINED = "waitlist.joined"
     WAITLIST_LEFT = "waitlist.left"
     CLINIC_CLOSED = "clinic.closed"

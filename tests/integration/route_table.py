@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.services import email_change, password_reset
+from app.services import calendar_feed, email_change, password_reset
 from app.timeutil import local_today
 from tests.factories import PASSWORD
 from tests.helpers import url_rules
@@ -170,6 +170,17 @@ ROWS = [
     Row("GET", "/auth/google/connect", only(DOCTORS + PATIENTS, 302)),
     Row("GET", "/auth/google/callback", only(DOCTORS + PATIENTS, 302), query="?code=c&state=s"),
     Row("POST", "/auth/google/disconnect", only(DOCTORS + PATIENTS, 302)),
+    # the calendar subscription: its page for doctors and patients, the feed for whoever holds
+    # the address (a calendar application, with no session)
+    Row("GET", "/auth/calendar", only(DOCTORS + PATIENTS, 200)),
+    Row("POST", "/auth/calendar/feed", only(DOCTORS + PATIENTS, 302), changes=DOCTORS + PATIENTS),
+    Row("POST", "/auth/calendar/feed/off", only(DOCTORS + PATIENTS, 302), changes=(PATIENT,)),
+    Row(
+        "GET",
+        "/calendar/<feed_token>.ics",
+        everyone(200),
+        args=lambda w: {"feed_token": calendar_feed.token(w.patient.user)},
+    ),
     # the doctor's pages
     Row("GET", "/doctor/", only(DOCTORS, 200)),
     Row("GET", "/doctor/appointments", only(DOCTORS, 200)),

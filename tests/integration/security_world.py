@@ -104,6 +104,7 @@ def build_world(make) -> World:
         closure=ClinicClosure(day=local_today() + timedelta(days=30), reason="Holiday"),
     )
     _db.session.add_all([world.entry, world.other_entry, world.closure])
+    patient.user.calendar_feed_nonce = "the-first-patients-feed"  # a calendar subscription
     _db.session.commit()
     return world
 

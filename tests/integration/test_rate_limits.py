@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.blueprints.booking import BOOKING_CHANGES_LIMIT
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.models import Appointment, OutboxMessage
+from app.services import calendar_feed
 from app.timeutil import utcnow
 from config import TestingConfig
 from tests.conftest import IsolatedClient
@@ -23,6 +24,7 @@ from tests.factories import PASSWORD
 from tests.helpers import url_rules
 
 LOGIN_PER_ACCOUNT, LOGIN_PER_IP, SIGNUPS_PER_IP = 5, 20, 10
+CALENDAR_FEED_PER_HOUR = 30
 BOOKING_CHANGES = int(BOOKING_CHANGES_LIMIT.split()[0])
 MINUTE = timedelta(seconds=61)
 
@@ -204,6 +206,26 @@ def test_every_booking_change_shares_the_budget(limited, make, login_as, rule):
 
     url = rule.split("<")[0] + "1" + rule.split(">", 1)[1]
     assert_limited(client.post(url))
+
+
+def test_a_calendar_feed_is_limited_per_address_not_per_ip(limited, make, clock):
+    """Calendar providers fetch everybody's feeds from a few servers: one address is limited,
+    its neighbours behind the same IP are not."""
+    with limited.test_request_context():
+        first, second = make.patient().user, make.patient().user
+        for user in (first, second):
+            calendar_feed.renew(user)
+        db.session.commit()
+        paths = [f"/calendar/{calendar_feed.token(user)}.ics" for user in (first, second)]
+    provider = client_at(limited, "192.0.2.50")
+    for _ in range(CALENDAR_FEED_PER_HOUR):
+        assert provider.get(paths[0]).status_code == 200
+
+    assert provider.get(paths[0]).status_code == 429
+    assert provider.get(paths[1]).status_code == 200
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    assert provider.get(paths[0]).status_code == 200
 
 
 def test_limits_are_off_unless_enabled(app, client, make):

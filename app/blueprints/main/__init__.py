@@ -1,7 +1,7 @@
-"""Public pages: the landing page and the health check."""
+"""Public pages: the landing page, the health check and the calendar subscription feed."""
 
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from app.blueprints.main import routes  # noqa: E402, F401
+from app.blueprints.main import feed, routes  # noqa: E402, F401
