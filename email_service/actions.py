@@ -153,6 +153,11 @@ ACTIONS: dict[str, Action] = {
         optional=("login_url",),
         subjects={"": "Your HMS password was changed"},
     ),
+    "ACCOUNT_CLOSED": Action(
+        required=("full_name", "closed_display", "help_phone"),
+        optional=("cancelled_count",),
+        subjects={"": "Your HMS account is closed"},
+    ),
 }
 
 

@@ -28,6 +28,7 @@ class AuditKind:
     DOCTOR_RUNNING_LATE = "doctor.running_late"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
+    ACCOUNT_CLOSED = "account.closed"  # by its owner: a patient leaving the clinic
     ACCOUNT_EMAIL_CHANGED = "account.email_changed"
     EMAIL_CHANGE_REQUESTED = "account.email_change_requested"
     ADMIN_CREATED = "admin.created"

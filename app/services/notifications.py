@@ -107,6 +107,22 @@ def password_changed(user: User) -> None:
     )
 
 
+def account_closed(user: User, cancelled: int) -> None:
+    """To a patient who closed their account: the confirmation, and whom to call if it was not
+    them (or to reopen it). Sent to the address the account had, as the last thing it gets."""
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    data = {
+        "full_name": user.full_name,
+        "closed_display": f"{format_local(utcnow(), DISPLAY_FORMAT)} ({zone})",
+        "help_phone": current_app.config["CLINIC_PHONE"],
+    }
+    if cancelled:
+        data["cancelled_count"] = str(cancelled)
+    _queue_email(
+        "ACCOUNT_CLOSED", user.email, data, key=f"account-closed:{user.id}:{user.session_version}"
+    )
+
+
 def email_change_link(user: User, new_email: str, url: str, *, valid_for: str, key: str) -> None:
     _queue_email(
         "EMAIL_CHANGE_CONFIRM",

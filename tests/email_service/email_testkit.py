@@ -114,6 +114,12 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "help_phone": "+1 555 0100",
         "login_url": "https://hms.test/auth/login",
     },
+    "ACCOUNT_CLOSED": {
+        "full_name": "Grace Hopper",
+        "closed_display": "Monday 2 March 2026, 09:00 (UTC)",
+        "help_phone": "+1 555 0100",
+        "cancelled_count": "2",
+    },
 }
 
 

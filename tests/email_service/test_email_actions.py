@@ -75,6 +75,7 @@ CASES = [
     ("EMAIL_CHANGE_CONFIRM", None, "Confirm your new HMS sign-in email", "The link works once"),
     ("EMAIL_CHANGED", None, "Your HMS sign-in email was changed", "grace.new@example.org"),
     ("PASSWORD_CHANGED", None, "Your HMS password was changed", "call the clinic's front desk"),
+    ("ACCOUNT_CLOSED", None, "Your HMS account is closed", "Your doctors have been told"),
 ]
 
 

@@ -304,6 +304,15 @@ ROWS = [
         args=lambda w: {"entry_id": w.entry.id},
         changes=(PATIENT,),
     ),
+    Row("GET", "/patient/account/close", only(PATIENTS, 200)),
+    Row(
+        "POST",
+        "/patient/account/close",
+        # the first patient's visit starts within the cut-off: only the front desk can cancel it
+        {**only(PATIENTS, 302), PATIENT: 409},
+        data=lambda w: {"current_password": PASSWORD},
+        changes=(PATIENT2,),
+    ),
     Row("GET", "/patient/profile", only(PATIENTS, 200)),
     Row(
         "POST",

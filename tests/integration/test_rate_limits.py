@@ -228,6 +228,22 @@ def test_a_calendar_feed_is_limited_per_address_not_per_ip(limited, make, clock)
     assert provider.get(paths[0]).status_code == 200
 
 
+def test_closing_an_account_is_limited_per_user_as_it_checks_the_password(
+    limited, make, login_as, clock
+):
+    patient = make.patient()
+    client = login_as(client_at(limited, "203.0.113.20"), patient.user)
+    for _ in range(10):
+        wrong = client.post("/patient/account/close", data={"current_password": "a guess"})
+        assert wrong.status_code == 400
+
+    assert_limited(client.post("/patient/account/close", data={"current_password": PASSWORD}))
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    right = client.post("/patient/account/close", data={"current_password": PASSWORD})
+    assert right.status_code == 302
+
+
 def test_limits_are_off_unless_enabled(app, client, make):
     make.user(email="target@example.com")
     for _ in range(LOGIN_PER_ACCOUNT + 1):

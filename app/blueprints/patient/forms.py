@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from app.blueprints.auth.forms import current_password_field
 from app.forms_common import PHONE_PATTERN, SelectField, date_in_past, plain_text
 from app.services import directory, profiles
 from app.timeutil import utcnow
@@ -86,3 +87,7 @@ class WaitlistForm(FlaskForm):
         ],  # DataRequired would hide a format error
         invalid_value_message="Use the format YYYY-MM-DD.",
     )
+
+
+class CloseAccountForm(FlaskForm):
+    current_password = current_password_field()

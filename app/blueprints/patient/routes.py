@@ -5,22 +5,36 @@ from flask_login import current_user
 
 from app.blueprints.patient import bp
 from app.blueprints.patient.forms import (
+    CloseAccountForm,
     DoctorSearchForm,
     PatientProfileForm,
     WaitlistForm,
 )
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import PatientProfile
-from app.security import owned_or_404
-from app.services import DomainError, NotFound, agenda, directory, profiles, waitlist
+from app.security import client_ip, owned_or_404, user_or_ip
+from app.services import (
+    DomainError,
+    NotFound,
+    account_closure,
+    accounts,
+    agenda,
+    directory,
+    google_account,
+    profiles,
+    waitlist,
+)
 from app.timeutil import utcnow
 from app.views import (
     ID,
     abort_with,
     back_url,
+    form_status,
     page_arg,
     profile_page,
+    show_domain_error,
 )
+from app.web_security import end_session
 
 
 def _me() -> PatientProfile:
@@ -144,3 +158,34 @@ def leave_waitlist(entry_id: int):
         abort_with(error)
     flash("You have left the waitlist for that day.", "info")
     return redirect(back_url(url_for(".dashboard")))
+
+
+@bp.route("/account/close", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], key_func=user_or_ip)  # it checks the password
+def close_account():
+    now = utcnow()
+    form = CloseAccountForm()
+    context = {
+        "ahead": accounts.still_booked(current_user, now),
+        "soon": account_closure.soon_to_start(current_user, now),
+    }
+    if form.validate_on_submit():
+        try:
+            closed = account_closure.close(
+                current_user._get_current_object(),
+                form.current_password.data,
+                ip_address=client_ip(),
+                now=now,
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "patient/close_account.html", **context)
+        if closed.google_token:
+            google_account.revoke(closed.google_token)  # after commit: nothing waits on Google
+        end_session()
+        flash(
+            "Your account is closed and you are signed out. To reopen it, call the front desk.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("patient/close_account.html", form=form, **context), form_status(form)
