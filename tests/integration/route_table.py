@@ -304,6 +304,7 @@ ROWS = [
         args=lambda w: {"entry_id": w.entry.id},
         changes=(PATIENT,),
     ),
+    Row("GET", "/patient/account/data.json", only(PATIENTS, 200)),
     Row("GET", "/patient/account/close", only(PATIENTS, 200)),
     Row(
         "POST",

@@ -1,6 +1,16 @@
+import json
 from functools import partial
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from app.blueprints.patient import bp
@@ -19,6 +29,7 @@ from app.services import (
     account_closure,
     accounts,
     agenda,
+    data_export,
     directory,
     google_account,
     profiles,
@@ -189,3 +200,20 @@ def close_account():
         )
         return redirect(url_for("auth.login"))
     return render_template("patient/close_account.html", form=form, **context), form_status(form)
+
+
+@bp.get("/account/data.json")
+def my_data():
+    """The patient's own data to keep, as a download (never cached, as every signed-in page)."""
+    _me()
+    now = utcnow()
+    body = json.dumps(data_export.patient_data(current_user, now=now), indent=2, ensure_ascii=False)
+    return Response(
+        body + "\n",
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="hms-my-data-{now.date().isoformat()}.json"'
+            ),
+        },
+    )
