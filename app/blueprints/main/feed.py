@@ -10,10 +10,10 @@ from app.services import calendar_feed, ical
 
 def _address_key() -> str:
     """Limited per address, not per IP: many people's feeds arrive from one provider's servers."""
-    return "calendar-feed:" + (request.view_args or {}).get("feed_token", "")[:200]
+    return "calendar-feed:" + (request.view_args or {}).get("feed_token", "")
 
 
-@bp.get("/calendar/<feed_token>.ics", endpoint="calendar_feed")
+@bp.get("/calendar/<string(maxlength=200):feed_token>.ics", endpoint="calendar_feed")
 @limiter.limit("30 per hour", key_func=_address_key)
 def serve_feed(feed_token: str):
     user = calendar_feed.owner(feed_token)
