@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,18 @@ class InvalidCredentials(DomainError):
 
     def __init__(self):
         super().__init__("Invalid email or password.")
+
+
+class AccountSwitchedOff(InvalidCredentials):
+    """The right password for an account that is closed or deactivated. Saying so tells nothing
+    to someone who does not know the password already, and tells its owner whom to call, instead
+    of sending them round the password reset (which emails nothing to such an account)."""
+
+    def __init__(self, phone: str):
+        DomainError.__init__(
+            self,
+            f"This account is closed. To reopen it, call the front desk on {phone}.",
+        )
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,8 @@ def authenticate(email: str, password: str, *, ip_address: str | None = None) ->
             ip_address=ip_address,
             reason="inactive" if user is not None and not user.active else None,
         )
+        if password_ok:  # and so the account exists, switched off
+            raise AccountSwitchedOff(current_app.config["CLINIC_PHONE"])
         raise InvalidCredentials()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

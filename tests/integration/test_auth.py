@@ -158,6 +158,24 @@ def test_wrong_password_is_refused_with_a_message_and_audited(client, db, make):
     assert client.get("/patient/").status_code == 302
 
 
+def test_a_switched_off_account_is_told_whom_to_call_only_with_the_right_password(client, db, make):
+    make.user(email="closed@example.com", active=False)
+
+    wrong = client.post("/auth/login", data={"email": "closed@example.com", "password": "x" * 9})
+    right = client.post("/auth/login", data={"email": "closed@example.com", "password": PASSWORD})
+
+    assert wrong.status_code == right.status_code == 400
+    assert "Invalid email or password" in wrong.get_data(as_text=True)
+    assert "This account is closed. To reopen it, call the front desk on +1 555 0100." in (
+        right.get_data(as_text=True)
+    )
+    assert client.get("/patient/").status_code == 302
+    reasons = db.session.scalars(
+        select(AuditEvent.details).where(AuditEvent.kind == "login.failure")
+    ).all()
+    assert reasons == [{"reason": "inactive"}, {"reason": "inactive"}]
+
+
 def test_unknown_email_gets_the_same_message(client, make):
     response = client.post("/auth/login", data={"email": "ghost@example.com", "password": "x" * 9})
     assert response.status_code == 400
