@@ -61,9 +61,19 @@ def back_url(default: str) -> str:
     return default
 
 
-def profile_page(form_class, template: str, initial: dict, save, **context):
+def profile_page(
+    form_class,
+    template: str,
+    initial: dict,
+    save,
+    *,
+    saved: str | Callable[[], str] = "Your profile has been saved.",
+    done: str | None = None,
+    **context,
+):
     """A profile form: filled from `initial` on GET; a valid POST calls `save(**fields)` with the
-    form's fields (named like the service's arguments), commits and comes back to the page.
+    form's fields (named like the service's arguments), commits, flashes `saved` (or what it
+    returns, called once the change is made) and goes to `done` (by default, back to the page).
     `context` goes to the template as well."""
     form = form_class(data=initial) if request.method == "GET" else form_class()
     if form.validate_on_submit():
@@ -73,8 +83,8 @@ def profile_page(form_class, template: str, initial: dict, save, **context):
             db.session.commit()
         except DomainError as error:
             return show_domain_error(error, form, template, **context)
-        flash("Your profile has been saved.", "success")
-        return redirect(request.path)
+        flash(saved() if callable(saved) else saved, "success")
+        return redirect(done or request.path)
     return render_template(template, form=form, **context), form_status(form)
 
 

@@ -62,10 +62,12 @@ def _update_person(user: User, full_name: str, phone: str | None, changed: list[
     )
 
 
-def _finish(user: User, profile, changed: list[str]) -> None:
+def _finish(user: User, profile, changed: list[str], actor: User | None = None) -> None:
     if changed:
         db.session.flush()
-        record(AuditKind.PROFILE_UPDATED, actor=user, target=profile, fields=sorted(changed))
+        record(
+            AuditKind.PROFILE_UPDATED, actor=actor or user, target=profile, fields=sorted(changed)
+        )
 
 
 def update_doctor(
@@ -100,6 +102,18 @@ def update_doctor(
     return profile
 
 
+def patient_card(user: User) -> dict:
+    """The patient's card as update_patient() takes it: what their details form starts from."""
+    patient = user.patient_profile
+    return {
+        "full_name": user.full_name,
+        "phone": user.phone,
+        "date_of_birth": patient.date_of_birth if patient else None,
+        "address": patient.address if patient else "",
+        "emergency_contact": patient.emergency_contact if patient else "",
+    }
+
+
 def update_patient(
     user: User,
     *,
@@ -108,8 +122,10 @@ def update_patient(
     phone: str | None,
     address: str | None,
     emergency_contact: str | None,
+    actor: User | None = None,
 ) -> PatientProfile:
-    """Update the patient's card; creates the profile if an account somehow lacks one."""
+    """Update the patient's card; creates the profile if an account somehow lacks one. `actor`
+    is the front desk when it updates the card for a caller (the audit trail says who)."""
     if date_of_birth is not None and date_of_birth > utcnow().date():
         raise DomainError("The date of birth cannot be in the future.", field="date_of_birth")
     changed: list[str] = []
@@ -129,5 +145,5 @@ def update_patient(
         },
         changed,
     )
-    _finish(user, profile, changed)
+    _finish(user, profile, changed, actor)
     return profile

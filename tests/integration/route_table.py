@@ -461,6 +461,20 @@ ROWS = [
         changes=ADMINS,
     ),
     Row(
+        "GET",
+        "/admin/users/<user_id>/details",
+        only(ADMINS, 200),
+        args=lambda w: {"user_id": w.patient.user.id},
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/details",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.patient.user.id},
+        data=lambda w: {"full_name": "Called The Desk", "phone": "+1 555 0177"},
+        changes=ADMINS,
+    ),
+    Row(
         "POST",
         "/admin/users/<user_id>/password-reset",
         only(ADMINS, 302),

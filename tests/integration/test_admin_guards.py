@@ -33,6 +33,8 @@ def test_the_table_lists_every_admin_page():
         ("admin.book_for", "GET"),
         ("admin.change_email", "GET"),
         ("admin.change_email", "POST"),
+        ("admin.patient_details", "GET"),
+        ("admin.patient_details", "POST"),
         ("admin.book_for", "POST"),
         ("admin.appointments", "GET"),
         ("admin.appointments_csv", "GET"),
@@ -82,6 +84,7 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
     empty_forms = (
         ("admin.book_for", "POST"),
         ("admin.change_email", "POST"),
+        ("admin.patient_details", "POST"),
         ("admin.clinic_closures", "POST"),
         ("admin.register_patient", "POST"),
     )

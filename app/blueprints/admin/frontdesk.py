@@ -1,9 +1,11 @@
 """The front desk books for a caller: find a doctor, pick an open time, add the caller's note;
-and registers a caller who has no account yet.
+registers a caller who has no account yet, and takes down a caller's new details.
 
 The booking is the patient's own kind in every rule (notice, horizon, overlaps, the race), with
 the admin recorded as who made it; both parties are emailed as for any booking.
 """
+
+from functools import partial
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,8 +13,9 @@ from flask_login import current_user
 from app.blueprints.admin import bp
 from app.blueprints.auth.forms import RegisterPatientForm
 from app.blueprints.booking.forms import FrontDeskBookingForm
-from app.blueprints.patient.forms import DoctorSearchForm
+from app.blueprints.patient.forms import DoctorSearchForm, PatientProfileForm
 from app.extensions import db
+from app.models import User
 from app.security import client_ip
 from app.services import (
     Conflict,
@@ -21,10 +24,11 @@ from app.services import (
     accounts,
     booking,
     directory,
+    profiles,
     registration,
 )
 from app.timeutil import format_local, utcnow
-from app.views import ID, abort_with, form_status, page_arg, show_domain_error
+from app.views import ID, abort_with, form_status, page_arg, profile_page, show_domain_error
 
 PAGE = "admin/book.html"
 
@@ -114,3 +118,22 @@ def register_patient():
         )
         return redirect(url_for("admin.book_for", user_id=user.id))
     return render_template("admin/register.html", form=form), form_status(form)
+
+
+@bp.route(f"/users/<{ID}:user_id>/details", methods=["GET", "POST"])
+def patient_details(user_id: int):
+    """A caller's new phone number, address or emergency contact, taken down by the desk (the
+    patient can change them too, on their own details page). Patients only: doctors keep their
+    own profile."""
+    user = db.session.get(User, user_id)
+    if user is None or user.patient_profile is None:
+        abort(404)
+    return profile_page(
+        PatientProfileForm,
+        "admin/patient_details.html",
+        profiles.patient_card(user),
+        partial(profiles.update_patient, user, actor=current_user._get_current_object()),
+        saved=lambda: f"The details of {user.full_name} are saved.",  # the name may be new
+        done=url_for("admin.users", q=user.email),
+        user=user,
+    )

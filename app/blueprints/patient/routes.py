@@ -125,14 +125,7 @@ def appointments():
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():
-    patient = current_user.patient_profile
-    initial = {
-        "full_name": current_user.full_name,
-        "phone": current_user.phone,
-        "date_of_birth": patient.date_of_birth if patient else None,
-        "address": patient.address if patient else "",
-        "emergency_contact": patient.emergency_contact if patient else "",
-    }
+    initial = profiles.patient_card(current_user)
     save = partial(profiles.update_patient, current_user._get_current_object())
     return profile_page(PatientProfileForm, "patient/profile.html", initial, save)
 
