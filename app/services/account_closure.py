@@ -16,9 +16,9 @@ from flask import current_app
 from sqlalchemy import delete
 
 from app.extensions import db
-from app.models import AppointmentStatus, User, WaitlistEntry
+from app.models import User, WaitlistEntry
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, booking, google_account, notifications
+from app.services import Conflict, DomainError, accounts, booking, google_account, notifications
 from app.services.audit import AuditKind, record
 from app.services.passwords import verify_password
 from app.timeutil import utcnow
@@ -60,13 +60,9 @@ def close(
     waitlist_left = db.session.execute(
         delete(WaitlistEntry).where(WaitlistEntry.patient_id == patient.id)
     ).rowcount
-    cancelled = 0
-    for appointment_id in repo.not_started_booked_ids(now=now, patient_id=patient.id):
-        appointment = repo.lock_appointment(appointment_id)
-        if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
-            continue  # cancelled, or started, a moment ago
-        booking.cancel(appointment_id, actor=user, now=now, reason=REASON)
-        cancelled += 1
+    cancelled = accounts.cancel_ahead(
+        {"patient_id": patient.id}, actor=user, now=now, offer_to_waitlist=True, reason=REASON
+    )
     google_token = None
     if user.google_connected or user.google_sub:
         google_token = google_account.disconnect(user, ip_address=ip_address)

@@ -303,6 +303,28 @@ class Deactivated:
     still_booked: int  # and those left standing
 
 
+def cancel_ahead(
+    party: dict, *, actor: User, now: datetime, offer_to_waitlist: bool, reason: str | None = None
+) -> int:
+    """Cancel every booked appointment of a doctor or a patient (`party`, as `_party` gives it)
+    that has not started, one by one as `actor` would, both sides emailed; locked in id order.
+    Returns how many."""
+    cancelled = 0
+    for appointment_id in repo.not_started_booked_ids(now=now, **party):
+        appointment = repo.lock_appointment(appointment_id)
+        if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+            continue  # cancelled, or started, a moment ago
+        booking.cancel(
+            appointment_id,
+            actor=actor,
+            now=now,
+            offer_to_waitlist=offer_to_waitlist,
+            reason=reason,
+        )
+        cancelled += 1
+    return cancelled
+
+
 def deactivate(
     user_id: int,
     *,
@@ -331,12 +353,7 @@ def deactivate(
     party = _party(user)
     cancelled = 0
     if cancel_upcoming and party is not None:
-        for appointment_id in repo.not_started_booked_ids(now=now, **party):
-            appointment = repo.lock_appointment(appointment_id)
-            if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
-                continue  # cancelled, or started, a moment ago
-            booking.cancel(appointment_id, actor=actor, now=now, offer_to_waitlist=user.is_patient)
-            cancelled += 1
+        cancelled = cancel_ahead(party, actor=actor, now=now, offer_to_waitlist=user.is_patient)
     left = 0 if party is None else repo.not_started_booked(now=now, limit=0, **party)[0]
     record(
         AuditKind.ACCOUNT_DEACTIVATED,
