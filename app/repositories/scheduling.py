@@ -607,3 +607,53 @@ def _doctor_counts() -> Select:
         count(Appointment.id, mine, ACTIVE, *today),
         count(Appointment.id, mine, ACTIVE, Appointment.checked_in_at.is_not(None), *today),
     )
+
+
+def _doctor_patients(doctor_id: int, name: str, now: datetime) -> Select:
+    """Each patient who has had an appointment with the doctor (whatever became of it, as
+    `agenda.own_patient` counts them), with their last appointment before `now` that was not
+    cancelled, their next booked one and their completed visits: one aggregate over the doctor's
+    appointments (its doctor_id index), joined to the patients and their users."""
+    past = and_(Appointment.start_at < now, ACTIVE)
+    ahead = and_(Appointment.start_at >= now, Appointment.status == AppointmentStatus.BOOKED)
+    history = (
+        select(
+            Appointment.patient_id.label("patient_id"),
+            func.max(case((past, Appointment.start_at))).label("last_visit"),
+            func.min(case((ahead, Appointment.start_at))).label("next_visit"),
+            func.count(case((Appointment.status == AppointmentStatus.COMPLETED, 1))).label(
+                "visits"
+            ),
+        )
+        .where(Appointment.doctor_id == doctor_id)
+        .group_by(Appointment.patient_id)
+        .subquery()
+    )
+    query = (
+        select(
+            history.c.patient_id,
+            User.full_name,
+            User.phone,
+            User.active,
+            PatientProfile.date_of_birth,
+            history.c.last_visit,
+            history.c.next_visit,
+            history.c.visits,
+        )
+        .join(PatientProfile, PatientProfile.id == history.c.patient_id)
+        .join(User, User.id == PatientProfile.user_id)
+    )
+    if name:
+        query = query.where(User.full_name.icontains(name, autoescape=True))
+    return query
+
+
+def doctor_patients(doctor_id: int, name: str, now: datetime, limit: int, offset: int) -> list[Row]:
+    """A page of `_doctor_patients`, by name."""
+    query = _doctor_patients(doctor_id, name, now).order_by(User.full_name, PatientProfile.id)
+    return list(db.session.execute(query.limit(limit).offset(offset)))
+
+
+def doctor_patient_count(doctor_id: int, name: str, now: datetime) -> int:
+    subquery = _doctor_patients(doctor_id, name, now).subquery()
+    return db.session.scalar(select(func.count()).select_from(subquery))

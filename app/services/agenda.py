@@ -5,11 +5,13 @@ Each function loads what its page shows in a fixed number of queries, however lo
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from flask_sqlalchemy.pagination import Pagination
 
 from app.extensions import db
 from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, User
+from app.pagination import RowsPagination
 from app.repositories import scheduling as repo
 from app.services import NotFound
 from app.services.booking import can_manage, cancel_refusal, note_refusal
@@ -130,6 +132,17 @@ class PatientRecord:
     pagination: Pagination
     counts: dict[str, int]  # status value -> appointments with this doctor
     first_visit: datetime | None  # their first completed visit with this doctor
+
+
+def doctor_patients(
+    doctor: DoctorProfile, name: str, *, now: datetime, page: int, per_page: int
+) -> RowsPagination:
+    """A page of the doctor's patients (those `own_patient` lets them open), by name, each with
+    their last and next appointment and their completed visits: one query, and a count only when
+    the page cannot tell the total."""
+    rows = partial(repo.doctor_patients, doctor.id, name, now)
+    count = partial(repo.doctor_patient_count, doctor.id, name, now)
+    return RowsPagination(rows, count, page=page, per_page=per_page)
 
 
 def own_patient(doctor: DoctorProfile, patient_id: int) -> PatientProfile:

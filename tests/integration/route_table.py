@@ -185,6 +185,7 @@ ROWS = [
     Row("GET", "/doctor/", only(DOCTORS, 200)),
     Row("GET", "/doctor/appointments", only(DOCTORS, 200)),
     Row("GET", "/doctor/day", only(DOCTORS, 200)),
+    Row("GET", "/doctor/patients", only(DOCTORS, 200)),
     Row(
         "POST",
         "/doctor/day/late",

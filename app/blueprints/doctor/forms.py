@@ -176,3 +176,12 @@ class DaySheetForm(FlaskForm):
         validators=[Optional(), reasonable_day],
         invalid_value_message="Use the format YYYY-MM-DD.",
     )
+
+
+class PatientSearchForm(FlaskForm):
+    """`?q=` on the doctor's patient list, from the query string (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Patient's name", validators=[Optional(), Length(max=100), plain_text])

@@ -11,6 +11,7 @@ from app.blueprints.doctor.forms import (
     FollowUpForm,
     LateForm,
     OutcomeForm,
+    PatientSearchForm,
     SlotForm,
     VisitNotesForm,
     WeeklyForm,
@@ -241,6 +242,20 @@ def day_sheet():
         first_visits=agenda.first_visit_ids(shown, me),
         writable=visits.notes_writable_ids(shown, now),
         check_ins=visits.check_in_ids(shown, now),
+    )
+
+
+@bp.get("/patients")
+def patients():
+    """Everyone this doctor has had an appointment with, by name (`?q=` searches it), with their
+    last and next appointment: the way into a patient's record without a visit at hand."""
+    form = PatientSearchForm(formdata=request.args)
+    name = (form.q.data or "").strip() if form.validate() else ""
+    pagination = agenda.doctor_patients(
+        _me(), name, now=utcnow(), page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
+    )
+    return render_template("doctor/patients.html", form=form, pagination=pagination, name=name), (
+        200 if not form.errors else 400
     )
 
 
