@@ -48,6 +48,8 @@ def close(
     if not verify_password(user.password_hash, password):
         raise DomainError("Your password is not correct.", field="current_password")
     user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
+    if not user.active:  # closed by a request of theirs that held the lock a moment ago
+        raise Conflict("Your account is already closed.")
     soon = soon_to_start(user, now)
     if soon is not None:
         raise Conflict(

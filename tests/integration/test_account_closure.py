@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db as _db
 from app.models import AppointmentStatus, AuditEvent, DoctorProfile, User, WaitlistEntry
+from app.services import Conflict, account_closure
 from app.timeutil import to_local, utcnow
 from tests.factories import PASSWORD
 from tests.helpers import text_of
@@ -147,3 +148,15 @@ def test_the_freed_places_go_to_others_waiting_not_to_the_patient_leaving(client
     assert client.post(URL, data={"current_password": PASSWORD}).status_code == 302
 
     assert [m.payload["to"] for m in emails("WAITLIST_SLOT_OPEN")] == ["next@example.com"]
+
+
+def test_a_second_close_in_the_same_instant_closes_nothing_more(app, leaving):
+    """Two tabs: the second request waited on the row lock and finds the account closed."""
+    patient, _, _ = leaving
+    with app.test_request_context():
+        account_closure.close(patient.user, PASSWORD)
+        _db.session.commit()
+        with pytest.raises(Conflict):
+            account_closure.close(patient.user, PASSWORD)
+    _db.session.rollback()
+    assert len(emails("ACCOUNT_CLOSED")) == 1
