@@ -24,6 +24,17 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_roles(name: str, default: str) -> frozenset[str]:
+    """A comma-separated list of roles; set but empty means none (unset: `default`)."""
+    value = os.environ.get(name)
+    roles = {r.strip().lower() for r in (default if value is None else value).split(",")}
+    roles.discard("")
+    unknown = roles - {"admin", "doctor", "patient"}
+    if unknown:
+        raise RuntimeError(f"{name} may name admin, doctor and patient, not {sorted(unknown)}")
+    return frozenset(roles)
+
+
 def normalise_database_url(url: str) -> str:
     """Send plain postgres URLs to psycopg 3, the only PostgreSQL driver we ship."""
     for prefix in ("postgres://", "postgresql://"):
@@ -102,6 +113,9 @@ class Config:
     ACCOUNT_INVITE_MAX_AGE_DAYS = env_int("ACCOUNT_INVITE_MAX_AGE_DAYS", 7)
     # How long the link confirming a new sign-in email works (it ends at its first use too).
     EMAIL_CHANGE_MAX_AGE_HOURS = env_int("EMAIL_CHANGE_MAX_AGE_HOURS", 24)
+    # Roles that must use two-step sign-in (a code from an authenticator after the password):
+    # they are sent to set it up before anything else. Production asks it of admins by default.
+    TWO_STEP_REQUIRED_ROLES = env_roles("TWO_STEP_REQUIRED_ROLES", "")
     SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
     SESSION_ABSOLUTE_TIMEOUT_HOURS = env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12)
     # None lets every Host through (development); set it in production behind a proxy.
@@ -194,6 +208,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS_ENABLED = True
+    TWO_STEP_REQUIRED_ROLES = env_roles("TWO_STEP_REQUIRED_ROLES", "admin")
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "EMAIL_SERVICE_SECRET")
 
     @classmethod

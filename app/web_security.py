@@ -7,7 +7,7 @@ allowed because pygal's server-rendered SVG charts carry their own <style> eleme
 from datetime import timedelta
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -64,6 +64,7 @@ def register(app: Flask) -> None:
         )
 
     app.before_request(enforce_session_timeouts)
+    app.before_request(enforce_two_step)
     app.after_request(no_store_when_signed_in)
     login_manager.unauthorized_handler(sign_in_first)
 
@@ -75,6 +76,13 @@ def mark_session_started() -> None:
     now = int(utcnow().timestamp())
     session[SESSION_STARTED] = now
     session[SESSION_SEEN] = now
+
+
+def start_session(user, remember: bool = False) -> None:
+    """Sign `user` in with a fresh session: nothing from before survives (fixation)."""
+    session.clear()
+    login_user(user, remember=remember)
+    mark_session_started()
 
 
 def end_session() -> None:
@@ -107,6 +115,30 @@ def enforce_session_timeouts():
     if now - seen >= SEEN_GRANULARITY:
         session[SESSION_SEEN] = now
     return None
+
+
+# What an account the clinic asks to use two-step sign-in can reach before setting it up.
+TWO_STEP_SETUP_ENDPOINTS = frozenset(
+    {None, "static", "bootstrap.static", "main.healthz", "auth.logout"}
+    | {"auth.two_step_page", "auth.two_step_enable"}
+)
+
+
+def enforce_two_step():
+    """Send a signed-in account whose role must use two-step sign-in (TWO_STEP_REQUIRED_ROLES)
+    and has not set it up to the set-up page, whatever it asked for: one guard for every route,
+    present and future, as the role guards are."""
+    required = current_app.config["TWO_STEP_REQUIRED_ROLES"]
+    if (
+        not required
+        or request.endpoint in TWO_STEP_SETUP_ENDPOINTS
+        or not current_user.is_authenticated
+        or current_user.role.value not in required
+        or current_user.two_step_enabled
+    ):
+        return None
+    flash("The clinic asks you to set up two-step sign-in before going on.", "warning")
+    return redirect(url_for("auth.two_step_page"), 303)
 
 
 def sign_in_first():

@@ -145,7 +145,9 @@ def vm_hwm_mib(pid: int) -> float | None:
 
 def app_env(database_url: str, receiver_port: int, secrets: dict) -> dict:
     """Production configuration, as an operator would set it, with the limiter off so the load
-    is not throttled, and the query-count header on so pages can be costed in queries."""
+    is not throttled, and the query-count header on so pages can be costed in queries. Two-step
+    sign-in is not asked of the admin: the harness signs in with a password, and a page costs
+    the same once past the sign-in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HMS_", "FLASK_"))}
     env.update(
         HMS_ENV="production",
@@ -154,6 +156,7 @@ def app_env(database_url: str, receiver_port: int, secrets: dict) -> dict:
         EMAIL_SERVICE_SECRET=secrets["EMAIL_SERVICE_SECRET"],
         EMAIL_SERVICE_URL=f"http://127.0.0.1:{receiver_port}/dev/send-email",
         RATELIMIT_ENABLED="false",
+        TWO_STEP_REQUIRED_ROLES="",
         HMS_QUERY_COUNT_HEADER="1",
         PUBLIC_BASE_URL="http://127.0.0.1",
     )

@@ -158,6 +158,15 @@ ACTIONS: dict[str, Action] = {
         optional=("cancelled_count",),
         subjects={"": "Your HMS account is closed"},
     ),
+    "TWO_STEP_ENABLED": Action(
+        required=("full_name", "changed_display", "help_phone"),
+        subjects={"": "Two-step sign-in is on for your HMS account"},
+    ),
+    "TWO_STEP_DISABLED": Action(
+        required=("full_name", "changed_display", "help_phone"),
+        optional=("changed_by",),
+        subjects={"": "Two-step sign-in is off for your HMS account"},
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from app.models.scheduling import (
     ClinicClosure,
     WaitlistEntry,
 )
-from app.models.user import Role, User
+from app.models.user import RecoveryCode, Role, User
 
 __all__ = [
     "CANCEL_REASON_MAX",
@@ -28,6 +28,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "PatientProfile",
+    "RecoveryCode",
     "Role",
     "User",
     "WaitlistEntry",

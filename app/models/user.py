@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -77,6 +77,13 @@ class User(UserMixin, db.Model):
     # ends every address given out before. Never shown; the address is signed with SECRET_KEY.
     calendar_feed_nonce: Mapped[str | None] = mapped_column(String(32))
 
+    # Two-step sign-in (TOTP, RFC 6238): the shared secret, encrypted at rest as the Google
+    # tokens are; when it was turned on; and the last time step a code was accepted for, so a
+    # code seen over someone's shoulder cannot be used a second time.
+    two_step_secret: Mapped[str | None] = mapped_column(Text)
+    two_step_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    two_step_last_step: Mapped[int | None] = mapped_column(Integer)
+
     doctor_profile = relationship("DoctorProfile", back_populates="user", uselist=False)
     patient_profile = relationship("PatientProfile", back_populates="user", uselist=False)
 
@@ -100,8 +107,28 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
     @property
+    def two_step_enabled(self) -> bool:
+        return self.two_step_enabled_at is not None
+
+    @property
     def google_connected(self) -> bool:
         return bool(self.google_refresh_token or self.google_access_token)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class RecoveryCode(db.Model):
+    """One of the single-use codes that sign in when the phone with the authenticator is lost.
+    Only a SHA-256 digest is kept: the codes are random (50 bits), so a slow hash would add
+    nothing but a second per sign-in."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("uq_recovery_codes_user_digest", "user_id", "digest", unique=True),)

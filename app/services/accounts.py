@@ -133,7 +133,8 @@ def sign_up_patient(
 
 
 def authenticate(email: str, password: str, *, ip_address: str | None = None) -> User:
-    """Check credentials; every attempt, good or bad, lands in the audit trail."""
+    """Check credentials; every attempt, good or bad, lands in the audit trail. An account with
+    two-step sign-in is not signed in yet: `two_step.verify` finishes it."""
     user = find_by_email(email)
     # The password is checked (or a dummy hash spent) first, whoever asks: an unknown email
     # must cost the same time as a wrong password, or the timing tells which accounts exist.
@@ -151,9 +152,15 @@ def authenticate(email: str, password: str, *, ip_address: str | None = None) ->
         raise InvalidCredentials()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    record(AuditKind.LOGIN_SUCCESS, actor=user, target=user, ip_address=ip_address)
+    if not user.two_step_enabled:  # otherwise signed in once the code is right (two_step)
+        signed_in(user, ip_address=ip_address)
     return user
+
+
+def signed_in(user: User, *, ip_address: str | None = None, **details) -> None:
+    """Record a completed sign-in: every step it takes has been passed."""
+    user.last_login_at = utcnow()
+    record(AuditKind.LOGIN_SUCCESS, actor=user, target=user, ip_address=ip_address, **details)
 
 
 def change_password(

@@ -123,6 +123,21 @@ def account_closed(user: User, cancelled: int) -> None:
     )
 
 
+def two_step_changed(user: User, *, enabled: bool, since, by_desk: bool = False) -> None:
+    """Whenever two-step sign-in is turned on or off, whoever did it: the owner hears of it
+    even when it was not them. `since` (when it was turned on) makes the key unique per change."""
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    data = {
+        "full_name": user.full_name,
+        "changed_display": f"{format_local(utcnow(), DISPLAY_FORMAT)} ({zone})",
+        "help_phone": current_app.config["CLINIC_PHONE"],
+    }
+    if by_desk:
+        data["changed_by"] = "the clinic's front desk, at your request"
+    action = "TWO_STEP_ENABLED" if enabled else "TWO_STEP_DISABLED"
+    _queue_email(action, user.email, data, key=f"{action}:{user.id}:{since.timestamp():.6f}")
+
+
 def email_change_link(user: User, new_email: str, url: str, *, valid_for: str, key: str) -> None:
     _queue_email(
         "EMAIL_CHANGE_CONFIRM",

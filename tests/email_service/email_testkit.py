@@ -120,6 +120,17 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "help_phone": "+1 555 0100",
         "cancelled_count": "2",
     },
+    "TWO_STEP_ENABLED": {
+        "full_name": "Grace Hopper",
+        "changed_display": "Monday 2 March 2026, 09:00 (UTC)",
+        "help_phone": "+1 555 0100",
+    },
+    "TWO_STEP_DISABLED": {
+        "full_name": "Grace Hopper",
+        "changed_display": "Monday 2 March 2026, 09:00 (UTC)",
+        "help_phone": "+1 555 0100",
+        "changed_by": "the clinic's front desk, at your request",
+    },
 }
 
 

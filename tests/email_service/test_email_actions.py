@@ -76,6 +76,13 @@ CASES = [
     ("EMAIL_CHANGED", None, "Your HMS sign-in email was changed", "grace.new@example.org"),
     ("PASSWORD_CHANGED", None, "Your HMS password was changed", "call the clinic's front desk"),
     ("ACCOUNT_CLOSED", None, "Your HMS account is closed", "Your doctors have been told"),
+    ("TWO_STEP_ENABLED", None, "Two-step sign-in is on for your HMS account", "recovery codes"),
+    (
+        "TWO_STEP_DISABLED",
+        None,
+        "Two-step sign-in is off for your HMS account",
+        "front desk, at your request",
+    ),
 ]
 
 

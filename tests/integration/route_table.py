@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.services import calendar_feed, email_change, password_reset
+import pyotp
+
+from app.services import calendar_feed, email_change, password_reset, two_step
 from app.timeutil import local_today
 from tests.factories import PASSWORD
 from tests.helpers import url_rules
@@ -105,6 +107,15 @@ EMAIL_LINK = {
     "args": lambda w: {"token": email_change.make_token(w.patient.user, "confirmed@example.com")}
 }
 
+
+def two_step_setup(w: World) -> dict:
+    """A set-up page's form, filled in by the first patient's phone: any other account's is
+    refused (400), the page being theirs."""
+    setup = two_step.begin(w.patient.user)
+    code = pyotp.TOTP(setup.secret).now()
+    return {"setup_token": setup.token, "code": code, "current_password": PASSWORD}
+
+
 ROWS = [
     # public pages
     Row("GET", "/", anonymous_only(200)),
@@ -136,6 +147,32 @@ ROWS = [
             "confirm_password": NEW_PASSWORD,
         },
         changes=SIGNED_IN,
+    ),
+    # two-step sign-in: the code after the password (no password given here: back to sign-in),
+    # and the page of one's own; the first doctor has it on, the others not
+    Row("GET", "/auth/login/code", everyone(302)),
+    Row("POST", "/auth/login/code", everyone(302), data=lambda w: {"code": "123456"}),
+    Row("GET", "/auth/two-step", signed_in(200)),
+    Row(
+        "POST",
+        "/auth/two-step",
+        {ANON: LOGIN, **dict.fromkeys(SIGNED_IN, 400), PATIENT: 200, DOCTOR: 302},  # 302: on
+        data=two_step_setup,
+        changes=(PATIENT,),
+    ),
+    Row(
+        "POST",
+        "/auth/two-step/recovery-codes",
+        {ANON: LOGIN, **dict.fromkeys(SIGNED_IN, 302), DOCTOR: 200},  # 302: not on, told so
+        data=lambda w: {"current_password": PASSWORD},
+        changes=(DOCTOR,),
+    ),
+    Row(
+        "POST",
+        "/auth/two-step/off",
+        signed_in(302),
+        data=lambda w: {"current_password": PASSWORD},
+        changes=(DOCTOR,),
     ),
     # password recovery: anyone may ask, and whoever holds a link may use it (it is the proof)
     Row("GET", "/auth/password/forgot", everyone(200)),
@@ -473,6 +510,13 @@ ROWS = [
         only(ADMINS, 302),
         args=lambda w: {"user_id": w.patient.user.id},
         data=lambda w: {"full_name": "Called The Desk", "phone": "+1 555 0177"},
+        changes=ADMINS,
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/two-step/off",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.doctor.user.id},
         changes=ADMINS,
     ),
     Row(

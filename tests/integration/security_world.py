@@ -8,6 +8,7 @@ appointment, the patient's waitlist entry); the second of each is the stranger t
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from app.models import (
     User,
     WaitlistEntry,
 )
+from app.services import crypto
 from app.timeutil import local_today, utcnow
 
 ANON, PATIENT, PATIENT2, DOCTOR, DOCTOR2, ADMIN = (
@@ -105,6 +107,8 @@ def build_world(make) -> World:
     )
     _db.session.add_all([world.entry, world.other_entry, world.closure])
     patient.user.calendar_feed_nonce = "the-first-patients-feed"  # a calendar subscription
+    doctor.user.two_step_secret = crypto.encrypt(pyotp.random_base32())  # two-step sign-in on
+    doctor.user.two_step_enabled_at = utcnow()
     _db.session.commit()
     return world
 

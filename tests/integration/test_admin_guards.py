@@ -30,6 +30,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.deactivate_user", "POST"),
         ("admin.activate_user", "POST"),
         ("admin.send_password_reset", "POST"),
+        ("admin.turn_off_two_step", "POST"),
         ("admin.book_for", "GET"),
         ("admin.change_email", "GET"),
         ("admin.change_email", "POST"),
@@ -92,5 +93,7 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
         assert response.status_code == 400  # reached: an empty form (no time, no address, no name)
     elif endpoint == "admin.reopen_clinic":
         assert response.status_code == 404  # reached: there is no such closure
+    elif endpoint == "admin.turn_off_two_step":
+        assert response.status_code == 409  # reached: the patient never turned it on
     else:
         assert response.status_code == (302 if method == "POST" else 200)

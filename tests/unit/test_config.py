@@ -1,7 +1,7 @@
 import pytest
 
 from app import create_app
-from config import ProductionConfig, normalise_database_url
+from config import ProductionConfig, TestingConfig, env_roles, normalise_database_url
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "EMAIL_SERVICE_SECRET"])
@@ -56,3 +56,15 @@ def test_development_key_is_made_once_and_shared_by_every_process(tmp_path, monk
     assert len(first.config["SECRET_KEY"]) == 64
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert (tmp_path / "dev-secret-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_production_asks_admins_for_two_step_sign_in_unless_told_otherwise(monkeypatch):
+    assert ProductionConfig.TWO_STEP_REQUIRED_ROLES == {"admin"}
+    assert TestingConfig.TWO_STEP_REQUIRED_ROLES == frozenset()
+    monkeypatch.setenv("TWO_STEP_REQUIRED_ROLES", " Admin, doctor ,")
+    assert env_roles("TWO_STEP_REQUIRED_ROLES", "admin") == {"admin", "doctor"}
+    monkeypatch.setenv("TWO_STEP_REQUIRED_ROLES", "")  # set but empty: nobody
+    assert env_roles("TWO_STEP_REQUIRED_ROLES", "admin") == frozenset()
+    monkeypatch.setenv("TWO_STEP_REQUIRED_ROLES", "admin,nurse")
+    with pytest.raises(RuntimeError, match="nurse"):
+        env_roles("TWO_STEP_REQUIRED_ROLES", "admin")

@@ -24,7 +24,15 @@ from app.errors import render_error
 from app.extensions import db
 from app.repositories import admin as lists
 from app.security import client_ip, is_safe_next
-from app.services import DomainError, accounts, closures, password_reset, stats, visits
+from app.services import (
+    DomainError,
+    accounts,
+    closures,
+    password_reset,
+    stats,
+    two_step,
+    visits,
+)
 from app.timeutil import local_today, utcnow
 from app.views import ID, abort_with, form_status, page_arg, show_domain_error
 from app.web_security import talisman
@@ -193,6 +201,14 @@ def send_password_reset(user_id: int):
     address, so the front desk never sets or learns a password."""
     done = "A link to set a new password has been emailed to {user.email}."
     return _act_on_user(password_reset.send_link_for, user_id, done)
+
+
+@bp.post(f"/users/<{ID}:user_id>/two-step/off")
+def turn_off_two_step(user_id: int):
+    """For a caller who lost both their phone and their recovery codes, once the desk knows it
+    is them: they sign in with their password again, and are emailed that it happened."""
+    done = "Two-step sign-in is off for {user.email}: they sign in with their password alone."
+    return _act_on_user(two_step.turn_off_for, user_id, done)
 
 
 @bp.get("/appointments")

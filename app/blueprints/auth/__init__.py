@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from app.blueprints.auth import calendar, google, routes  # noqa: E402, F401
+from app.blueprints.auth import calendar, google, routes, two_step  # noqa: E402, F401

@@ -3,6 +3,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     StringField,
     TextAreaField,
@@ -159,3 +160,34 @@ class NewEmailForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = email_field()
+
+
+class TwoStepCodeForm(FlaskForm):
+    """The second step of signing in: a code from the authenticator, or a recovery code."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "maxlength": 20,
+        },
+    )
+
+
+class TwoStepSetupForm(FlaskForm):
+    setup_token = HiddenField(validators=[DataRequired(), Length(max=300)])
+    code = StringField(
+        "The six-digit code it shows",
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 20},
+    )
+    current_password = current_password_field()
+
+
+class CurrentPasswordForm(FlaskForm):
+    """An action on the account's sign-in that asks for the password again first."""
+
+    current_password = current_password_field()

@@ -1,5 +1,5 @@
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import (
@@ -11,6 +11,7 @@ from app.blueprints.auth.forms import (
     PatientSignupForm,
     ResetPasswordForm,
 )
+from app.blueprints.auth.two_step import ask_for_code
 from app.blueprints.main.routes import dashboard_url
 from app.extensions import db, limiter
 from app.forms_common import PASSWORD_HELP
@@ -18,18 +19,12 @@ from app.models import Role
 from app.security import client_ip, is_safe_next, user_or_ip
 from app.services import DomainError, accounts, directory, email_change, password_reset
 from app.views import form_status, show_domain_error
-from app.web_security import end_session, mark_session_started
+from app.web_security import end_session, start_session
 
 
 def _email_key(prefix: str):
     """Per-account limit: the email being tried, whatever IP it comes from."""
     return lambda: prefix + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def _start_session(user, remember: bool = False) -> None:
-    session.clear()  # a fresh session on sign-in: nothing from before survives (fixation)
-    login_user(user, remember=remember)
-    mark_session_started()
 
 
 def _sign_up(role: Role, form, create, **context):
@@ -47,7 +42,7 @@ def _sign_up(role: Role, form, create, **context):
             db.session.commit()
         except DomainError as error:
             return show_domain_error(error, form, "auth/signup.html", **context)
-        _start_session(user)
+        start_session(user)
         flash(f"Welcome to HMS! Your {role.value} account is ready.", "success")
         return redirect(dashboard_url(user))
     return render_template("auth/signup.html", form=form, **context), form_status(form)
@@ -104,7 +99,9 @@ def login():
             form.password.errors.append(error.message)
             return render_template("auth/login.html", form=form, next=next_url), 400
         db.session.commit()
-        _start_session(user, remember=form.remember.data)
+        if user.two_step_enabled:
+            return ask_for_code(user, remember=form.remember.data, next_url=next_url)
+        start_session(user, remember=form.remember.data)
         flash(f"Welcome back, {user.full_name}.", "success")
         return redirect(next_url if is_safe_next(next_url) else dashboard_url(user))
     return render_template("auth/login.html", form=form, next=next_url), form_status(form)
@@ -135,7 +132,7 @@ def change_password():
             db.session.commit()
         except DomainError as error:
             return show_domain_error(error, form, "auth/password.html", password_help=PASSWORD_HELP)
-        _start_session(current_user._get_current_object())  # this session lives on; others end
+        start_session(current_user._get_current_object())  # this session lives on; others end
         flash("Your password has been changed. Other sessions have been signed out.", "success")
         return redirect(dashboard_url(current_user))
     return render_template(
