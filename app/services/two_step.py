@@ -58,7 +58,7 @@ class Setup:
 
     @property
     def qr_svg(self) -> str:
-        return segno.make(self.uri, error="m").svg_inline(scale=4, title="QR code to scan")
+        return segno.make(self.uri, error="m").svg_inline(scale=4)
 
     @property
     def grouped_secret(self) -> str:

@@ -22,9 +22,11 @@ from config import TestingConfig
 from tests.conftest import IsolatedClient
 from tests.factories import PASSWORD
 from tests.helpers import url_rules
+from tests.integration.test_two_step import turn_on
 
 LOGIN_PER_ACCOUNT, LOGIN_PER_IP, SIGNUPS_PER_IP = 5, 20, 10
 CALENDAR_FEED_PER_HOUR = 30
+TWO_STEP_CODES_PER_HOUR = 10
 BOOKING_CHANGES = int(BOOKING_CHANGES_LIMIT.split()[0])
 MINUTE = timedelta(seconds=61)
 
@@ -248,3 +250,25 @@ def test_limits_are_off_unless_enabled(app, client, make):
     make.user(email="target@example.com")
     for _ in range(LOGIN_PER_ACCOUNT + 1):
         assert login(app, "10.9.9.9", "target@example.com").status_code == 400
+
+
+def test_the_code_after_the_password_is_limited_per_account_from_any_ip(limited, make, clock):
+    """A million codes, three of them right at any moment: ten guesses an hour per account keep
+    a guesser holding the password well under one chance in ten thousand a day."""
+    with limited.test_request_context():
+        patient = make.patient(user__email="ana@example.com").user
+        authenticator, _ = turn_on(patient)
+    first = client_at(limited, "203.0.113.30")
+    first.post("/auth/login", data={"email": "ana@example.com", "password": PASSWORD})
+    for _ in range(TWO_STEP_CODES_PER_HOUR):
+        assert first.post("/auth/login/code", data={"code": "000000"}).status_code == 400
+
+    assert_limited(first.post("/auth/login/code", data={"code": authenticator.now()}))
+    second = client_at(limited, "198.51.100.30")
+    second.post("/auth/login", data={"email": "ana@example.com", "password": PASSWORD})
+    assert_limited(second.post("/auth/login/code", data={"code": authenticator.now()}))
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    second.post("/auth/login", data={"email": "ana@example.com", "password": PASSWORD})
+    right = second.post("/auth/login/code", data={"code": authenticator.now()})
+    assert right.status_code == 302 and right.headers["Location"] == "/patient/"

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pyotp
 import pytest
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
@@ -18,6 +20,8 @@ from app.timeutil import utcnow
 from tests.factories import PASSWORD
 from tests.integration.outbox_helpers import messages
 from tests.integration.races import run_together
+from tests.integration.security_world import snapshot
+from tests.integration.test_fuzz_forms import FAST, HOSTILE, without_failed_logins
 
 CODES = re.compile(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>")
 
@@ -399,3 +403,43 @@ def test_one_code_sent_from_eight_tabs_at_once_signs_in_once(race_app, db, make)
     db.session.expire_all()
     assert len(audit(AuditKind.LOGIN_SUCCESS)) == 1
     assert len(audit(AuditKind.LOGIN_FAILURE)) == 7
+
+
+def test_fuzzing_the_code_never_breaks_the_server_or_signs_in(app, make):
+    patient = make.patient(user__email="ana@example.com").user
+    _, codes = turn_on(patient)
+    typed = st.one_of(
+        st.sampled_from(HOSTILE), st.text(max_size=40), st.integers().map(str), st.just(codes[0])
+    )
+
+    @FAST
+    @given(code=st.one_of(typed, st.lists(typed, min_size=2, max_size=3)))
+    def post_one(code):
+        client = app.test_client()
+        sign_in(client, "ana@example.com")
+        before = snapshot()
+        response = client.post("/auth/login/code", data={"code": code})
+
+        assert response.status_code in (302, 400), response.status_code
+        if response.status_code == 400:
+            assert without_failed_logins(snapshot()) == without_failed_logins(before)
+            assert client.get("/patient/").status_code == 302
+
+    post_one()
+
+
+def test_the_qr_code_holds_a_standard_address_naming_the_clinic_and_the_account(app, make):
+    doctor = make.doctor(user__email="lin@example.com").user
+    with app.test_request_context():
+        setup = two_step.begin(doctor)
+
+    parsed = pyotp.parse_uri(setup.uri)
+
+    assert setup.uri.startswith("otpauth://totp/")
+    assert (parsed.secret, parsed.issuer, parsed.name) == (
+        setup.secret,
+        app.config["CLINIC_NAME"],
+        "lin@example.com",
+    )
+    assert (parsed.digits, parsed.interval) == (6, 30)
+    assert len(setup.secret) == 32  # 160 bits, RFC 4226's recommendation
