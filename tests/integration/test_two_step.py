@@ -380,11 +380,11 @@ def test_one_code_sent_from_eight_tabs_at_once_signs_in_once(race_app, db, make)
     """The conditional UPDATE of the last time step: only one request moves it."""
     patient = make.patient().user
     authenticator, _ = turn_on(patient)
-    code = authenticator.now()
+    code, patient_id = authenticator.now(), patient.id
 
     def attempt(i: int, barrier) -> str:
         with race_app.test_request_context():
-            user = _db.session.get(User, patient.id)
+            user = _db.session.get(User, patient_id)
             try:
                 barrier.wait()
                 try:
