@@ -1,11 +1,11 @@
 """Encrypting secrets at rest (the Google tokens, the two-step sign-in secrets) with Fernet.
 
 A database dump or backup alone must not hand out access to people's calendars, or the second
-step of their sign-in, so these are stored encrypted with a key the database never sees. The key is `TOKEN_ENCRYPTION_KEY`
-(comma-separated Fernet keys, newest first, so keys can be rotated) or, when unset, one derived
-from SECRET_KEY with HKDF. The derived key stays accepted for decryption after a dedicated key is
-introduced, so existing connections keep working; new values are always written with the first
-key.
+step of their sign-in, so these are stored encrypted with a key the database never sees. The key
+is `TOKEN_ENCRYPTION_KEY` (comma-separated Fernet keys, newest first, so keys can be rotated) or,
+when unset, one derived from SECRET_KEY with HKDF. The derived key stays accepted for decryption
+after a dedicated key is introduced, so existing connections keep working; new values are always
+written with the first key.
 """
 
 import base64

@@ -48,6 +48,7 @@ def test_a_doctor_turns_on_two_step_sign_in_and_signs_in_with_it(browse, doctor,
     journey.checkpoint(page, "recovery-codes")
     page.get_by_role("link", name="I have kept them").click()
     expect(page.get_by_text("You have 10 of your recovery codes left.")).to_be_visible()
+    journey.checkpoint(page, "on")
     mailbox.expect_text("TWO_STEP_ENABLED", "grace@example.com", "recovery codes")
 
     sign_out(page)

@@ -308,7 +308,10 @@ def test_new_recovery_codes_replace_the_old_ones(app, client, login_as, make):
     patient = make.patient(user__email="ana@example.com").user
     _, old = turn_on(patient)
     login_as(client, patient)
-    assert "You have <strong>10</strong>" in client.get("/auth/two-step").get_data(as_text=True)
+    page = client.get("/auth/two-step").get_data(as_text=True)
+    assert "You have <strong>10</strong>" in page
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), ids  # two password fields, each its own label
 
     response = client.post("/auth/two-step/recovery-codes", data={"current_password": PASSWORD})
 

@@ -141,11 +141,12 @@ class ResetPasswordForm(FlaskForm):
     confirm_password = confirm_field("new_password", "Confirm new password")
 
 
-def current_password_field() -> PasswordField:
+def current_password_field(**kwargs) -> PasswordField:
     return PasswordField(
         "Current password",
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
+        **kwargs,
     )
 
 
@@ -187,7 +188,10 @@ class TwoStepSetupForm(FlaskForm):
     current_password = current_password_field()
 
 
-class CurrentPasswordForm(FlaskForm):
-    """An action on the account's sign-in that asks for the password again first."""
+class RecoveryCodesForm(FlaskForm):
+    # Its own id: the two-step page shows this form and the next one together.
+    current_password = current_password_field(id="codes-current-password")
 
-    current_password = current_password_field()
+
+class TwoStepOffForm(FlaskForm):
+    current_password = current_password_field(id="off-current-password")

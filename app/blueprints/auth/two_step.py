@@ -9,7 +9,12 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from app.blueprints.auth import bp
-from app.blueprints.auth.forms import CurrentPasswordForm, TwoStepCodeForm, TwoStepSetupForm
+from app.blueprints.auth.forms import (
+    RecoveryCodesForm,
+    TwoStepCodeForm,
+    TwoStepOffForm,
+    TwoStepSetupForm,
+)
 from app.blueprints.main.routes import dashboard_url
 from app.extensions import db, limiter
 from app.models import User
@@ -103,8 +108,8 @@ def _page(status: int = 200, **forms):
     user = current_user._get_current_object()
     context = {
         "setup_form": forms.get("setup_form") or TwoStepSetupForm(formdata=None),
-        "codes_form": forms.get("codes_form") or CurrentPasswordForm(formdata=None),
-        "off_form": forms.get("off_form") or CurrentPasswordForm(formdata=None),
+        "codes_form": forms.get("codes_form") or RecoveryCodesForm(formdata=None),
+        "off_form": forms.get("off_form") or TwoStepOffForm(formdata=None),
         "required": two_step.required_for(user),
         "form_error": forms.get("form_error"),
     }
@@ -160,7 +165,7 @@ def two_step_enable():
 @login_required
 @limiter.limit("10 per hour", key_func=user_or_ip)
 def two_step_recovery_codes():
-    form = CurrentPasswordForm()
+    form = RecoveryCodesForm()
     if not form.validate_on_submit():
         return _page(400, codes_form=form)
     try:
@@ -177,7 +182,7 @@ def two_step_recovery_codes():
 @login_required
 @limiter.limit("10 per hour", key_func=user_or_ip)
 def two_step_off():
-    form = CurrentPasswordForm()
+    form = TwoStepOffForm()
     if not form.validate_on_submit():
         return _page(400, off_form=form)
     try:
