@@ -13,6 +13,7 @@ requests racing with one code cannot both pass.
 """
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ from app.services.audit import AuditKind, record
 from app.services.passwords import verify_password
 from app.services.signed_links import InvalidLink, SignedLink
 from app.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
 # The code of the step before and after the current one is accepted too: a phone's clock a
@@ -183,7 +186,7 @@ def verify(user: User, code: str, *, ip_address: str | None = None) -> str:
     typed = "".join(code.split()).lower()
     how = None
     if len(typed) == 6 and typed.isdigit():
-        step = _matching_step(crypto.decrypt(user.two_step_secret), typed)
+        step = _matching_step(_secret(user), typed)
         if step is not None and _claim_step(user, step):
             how = "code"
     elif _claim_recovery_code(user, typed):
@@ -207,15 +210,28 @@ def _locked(user: User) -> User:
     return db.session.get(User, user.id, with_for_update=True, populate_existing=True)
 
 
+def _secret(user: User) -> str | None:
+    """The account's TOTP secret, or None when no configured key opens it (TOKEN_ENCRYPTION_KEY
+    changed without keeping the old key): its codes then fail like wrong ones, its recovery codes
+    (digests, not encrypted) still work, and the operator is told."""
+    try:
+        return crypto.decrypt(user.two_step_secret)
+    except crypto.DecryptionError:
+        logger.error(
+            "two-step secret of user %s cannot be decrypted: check TOKEN_ENCRYPTION_KEY", user.id
+        )
+        return None
+
+
 def _check_password(user: User, password: str) -> None:
     if not verify_password(user.password_hash, password):
         raise DomainError("Your current password is not correct.", field="current_password")
 
 
-def _matching_step(secret: str, code: str) -> int | None:
+def _matching_step(secret: str | None, code: str) -> int | None:
     """The time step whose code this is, within the drift allowed, or None."""
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    if secret is None or len(code) != 6 or not code.isdigit():
         return None
     totp = pyotp.TOTP(secret)
     now = totp.timecode(utcnow())

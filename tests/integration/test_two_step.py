@@ -446,3 +446,20 @@ def test_the_qr_code_holds_a_standard_address_naming_the_clinic_and_the_account(
     )
     assert (parsed.digits, parsed.interval) == (6, 30)
     assert len(setup.secret) == 32  # 160 bits, RFC 4226's recommendation
+
+
+def test_a_secret_no_key_opens_fails_like_a_wrong_code_and_recovery_codes_still_work(
+    app, make, caplog
+):
+    patient = make.patient(user__email="ana@example.com").user
+    authenticator, codes = turn_on(patient)
+    patient.two_step_secret = "gAAAA-not-a-token-any-key-opens"  # the key was lost
+    _db.session.commit()
+    client = app.test_client()
+    sign_in(client, "ana@example.com")
+
+    refused = client.post("/auth/login/code", data={"code": authenticator.now()})
+
+    assert refused.status_code == 400
+    assert f"two-step secret of user {patient.id} cannot be decrypted" in caplog.text
+    assert client.post("/auth/login/code", data={"code": codes[0]}).status_code == 302
