@@ -24,6 +24,11 @@ def _queue_email(action: str, to: str, data: dict, key: str) -> None:
     )
 
 
+def _now_display() -> str:
+    """When an account change happened, as its email says it: in the clinic's zone, named."""
+    return f"{format_local(utcnow(), DISPLAY_FORMAT)} ({current_app.config['CLINIC_TIMEZONE']})"
+
+
 def _parties(appointment: Appointment) -> tuple[DoctorProfile, PatientProfile]:
     doctor = db.session.get(DoctorProfile, appointment.doctor_id)
     patient = db.session.get(PatientProfile, appointment.patient_id)
@@ -93,13 +98,12 @@ def account_invite(user: User, url: str, *, valid_for: str) -> None:
 def password_changed(user: User) -> None:
     """Sent whenever a password changes, whoever changed it (ASVS 2.2.3): the owner hears of it
     even when someone else did it. The session version makes the key unique per change."""
-    zone = current_app.config["CLINIC_TIMEZONE"]
     _queue_email(
         "PASSWORD_CHANGED",
         user.email,
         {
             "full_name": user.full_name,
-            "changed_display": f"{format_local(utcnow(), DISPLAY_FORMAT)} ({zone})",
+            "changed_display": _now_display(),
             "help_phone": current_app.config["CLINIC_PHONE"],
             "login_url": _url("/auth/login"),
         },
@@ -110,10 +114,9 @@ def password_changed(user: User) -> None:
 def account_closed(user: User, cancelled: int) -> None:
     """To a patient who closed their account: the confirmation, and whom to call if it was not
     them (or to reopen it). Sent to the address the account had, as the last thing it gets."""
-    zone = current_app.config["CLINIC_TIMEZONE"]
     data = {
         "full_name": user.full_name,
-        "closed_display": f"{format_local(utcnow(), DISPLAY_FORMAT)} ({zone})",
+        "closed_display": _now_display(),
         "help_phone": current_app.config["CLINIC_PHONE"],
     }
     if cancelled:
@@ -126,10 +129,9 @@ def account_closed(user: User, cancelled: int) -> None:
 def two_step_changed(user: User, *, enabled: bool, since, by_desk: bool = False) -> None:
     """Whenever two-step sign-in is turned on or off, whoever did it: the owner hears of it
     even when it was not them. `since` (when it was turned on) makes the key unique per change."""
-    zone = current_app.config["CLINIC_TIMEZONE"]
     data = {
         "full_name": user.full_name,
-        "changed_display": f"{format_local(utcnow(), DISPLAY_FORMAT)} ({zone})",
+        "changed_display": _now_display(),
         "help_phone": current_app.config["CLINIC_PHONE"],
     }
     if by_desk:
