@@ -75,7 +75,7 @@ _PEOPLE = ("recipient_role", "patient_name", "doctor_name", "specialization")
 ACTIONS: dict[str, Action] = {
     "SIGNUP_WELCOME": Action(
         required=("full_name", "role"),
-        optional=("login_url",),
+        optional=("review_phone", "login_url"),
         variant_field="role",
         subjects={"doctor": "Welcome to HMS, $full_name", "patient": "Welcome to HMS, $full_name"},
     ),
@@ -125,6 +125,11 @@ ACTIONS: dict[str, Action] = {
             "slot_url",
         ),
         subjects={"": "A slot opened with $doctor_name on $date_display"},
+    ),
+    "DOCTOR_APPROVED": Action(
+        required=("full_name", "help_phone"),
+        optional=("login_url",),
+        subjects={"": "You are approved: patients can now book you, $full_name"},
     ),
     "PASSWORD_RESET": Action(
         required=("full_name", "reset_url", "valid_for"),

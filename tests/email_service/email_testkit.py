@@ -120,6 +120,11 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "help_phone": "+1 555 0100",
         "cancelled_count": "2",
     },
+    "DOCTOR_APPROVED": {
+        "full_name": "Dr. Ada Byron",
+        "help_phone": "+1 555 0100",
+        "login_url": "https://hms.test/auth/login",
+    },
     "TWO_STEP_ENABLED": {
         "full_name": "Grace Hopper",
         "changed_display": "Monday 2 March 2026, 09:00 (UTC)",

@@ -16,6 +16,12 @@ CASES = [
     ("SIGNUP_WELCOME", "patient", "Welcome to HMS, Grace Hopper", "your patient account"),
     ("SIGNUP_WELCOME", "doctor", "Welcome to HMS, Grace Hopper", "publish your availability"),
     (
+        "DOCTOR_APPROVED",
+        None,
+        "You are approved: patients can now book you, Dr. Ada Byron",
+        "find you",
+    ),
+    (
         "BOOKING_CONFIRMATION",
         "patient",
         "Appointment confirmed: Dr. Ada Byron, Monday 2 March 2026, 09:00",
@@ -158,6 +164,20 @@ def test_a_cancellation_reason_stays_on_one_line(smtp_server, send, payload):
 
     assert reply.status == 400
     assert smtp_server.messages() == []
+
+
+def test_a_doctor_waiting_for_approval_is_told_so_in_the_welcome(smtp_server, send, payload):
+    send(payload("SIGNUP_WELCOME", "doctor", review_phone="+1 555 0199"))
+    send(payload("SIGNUP_WELCOME", "doctor", request_id="listed"))
+
+    waiting, listed = smtp_server.messages()
+    text = waiting.get_body(("plain",)).get_content()
+    page = waiting.get_body(("html",)).get_content()
+    assert "as soon as the front desk approves your account" in " ".join(text.split())
+    assert "Call the front desk on +1 555 0199." in " ".join(text.split())
+    assert "<strong>+1 555 0199</strong>" in page
+    assert text.index("front desk approves") < text.index("Sign in: https://hms.test/auth/login")
+    assert "approves" not in listed.get_body(("plain",)).get_content()
 
 
 @pytest.mark.parametrize("absent", [None, ""], ids=["null", "empty"])
