@@ -116,6 +116,10 @@ class Config:
     # Roles that must use two-step sign-in (a code from an authenticator after the password):
     # they are sent to set it up before anything else. Production asks it of admins by default.
     TWO_STEP_REQUIRED_ROLES = env_roles("TWO_STEP_REQUIRED_ROLES", "")
+    # Whether a doctor who signs up waits for the front desk's approval before patients can
+    # find or book them (they can sign in, fill in their profile and publish times meanwhile).
+    # Production asks it by default: anyone can fill in the sign-up form.
+    DOCTOR_APPROVAL_REQUIRED = env_bool("DOCTOR_APPROVAL_REQUIRED", False)
     SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
     SESSION_ABSOLUTE_TIMEOUT_HOURS = env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12)
     # None lets every Host through (development); set it in production behind a proxy.
@@ -209,6 +213,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS_ENABLED = True
     TWO_STEP_REQUIRED_ROLES = env_roles("TWO_STEP_REQUIRED_ROLES", "admin")
+    DOCTOR_APPROVAL_REQUIRED = env_bool("DOCTOR_APPROVAL_REQUIRED", True)
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "EMAIL_SERVICE_SECRET")
 
     @classmethod

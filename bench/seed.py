@@ -134,7 +134,7 @@ TABLES = (
     "audit_events",
 )
 USER_COLUMNS = ("id", "email", "password_hash", "role", "full_name", "phone", "created_at")
-DOCTOR_COLUMNS = ("id", "user_id", "specialization", "years_of_experience", "bio")
+DOCTOR_COLUMNS = ("id", "user_id", "specialization", "years_of_experience", "bio", "approved_at")
 PATIENT_COLUMNS = ("id", "user_id", "date_of_birth", "address", "emergency_contact")
 SLOT_COLUMNS = ("id", "doctor_id", "start_at", "end_at", "created_at")
 APPOINTMENT_COLUMNS = (
@@ -168,6 +168,7 @@ def _people(ids, count: int, role: str, rng: random.Random, now: datetime) -> li
                 speciality,
                 rng.randint(1, 40),
                 f"Dr. {first} {last} practises {speciality.lower()}.",
+                created,  # approved: every bench doctor is listed
             ]
         else:
             user = _user(ids["users"].next(), patient_email(n), role, f"{first} {last}", created)

@@ -57,6 +57,7 @@ class DoctorFactory(BaseFactory):
     specialization = factory.Iterator(["Cardiology", "Dermatology", "Pediatrics"])
     years_of_experience = 10
     bio = "Experienced and kind."
+    approved_at = factory.LazyFunction(utcnow)  # listed: `approved_at=None` for one waiting
 
 
 class PatientFactory(BaseFactory):

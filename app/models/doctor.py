@@ -1,9 +1,12 @@
 """Doctor profiles: what patients search and read before booking."""
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.types import UTCDateTime
 
 
 class DoctorProfile(db.Model):
@@ -14,12 +17,20 @@ class DoctorProfile(db.Model):
     specialization: Mapped[str] = mapped_column(String(100), index=True)
     years_of_experience: Mapped[int] = mapped_column(Integer, default=0)
     bio: Mapped[str | None] = mapped_column(Text)
+    # When the front desk approved the doctor (or they signed up where no approval is asked):
+    # until then patients cannot find or book them. See `DOCTOR_APPROVAL_REQUIRED`.
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User", back_populates="doctor_profile", lazy="joined")
 
     @property
     def full_name(self) -> str:
         return self.user.full_name
+
+    @property
+    def bookable(self) -> bool:
+        """Whether patients may find and book this doctor: approved, and the account open."""
+        return self.approved_at is not None and self.user.active
 
     def __repr__(self) -> str:
         return f"<DoctorProfile {self.id} {self.specialization}>"

@@ -51,10 +51,17 @@ def _between(column, start: datetime | None, end: datetime | None) -> list:
 
 
 def user_search(
-    q: str | None = None, role: Role | None = None, active: bool | None = None
+    q: str | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    waiting_approval: bool = False,
 ) -> Select:
-    """Users whose name or email contains `q` (any case), newest accounts first."""
-    query = select(User)
+    """Users whose name or email contains `q` (any case), newest accounts first; with
+    `waiting_approval`, the doctors the front desk has not approved yet. A doctor's profile is
+    loaded with them (the list says who is waiting)."""
+    query = select(User).outerjoin(User.doctor_profile).options(contains_eager(User.doctor_profile))
+    if waiting_approval:
+        query = query.where(DoctorProfile.id.is_not(None), DoctorProfile.approved_at.is_(None))
     if q:
         query = query.where(
             or_(

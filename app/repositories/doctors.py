@@ -1,10 +1,10 @@
-"""The doctor directory patients search: active doctor accounts only."""
+"""The doctor directory patients search: approved, active doctor accounts only."""
 
 from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Row, Select, bindparam, func, literal, select, true
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import DoctorProfile, Role, User
@@ -19,8 +19,11 @@ IS_DOCTOR = User.role == literal(Role.DOCTOR, User.role.type, literal_execute=Tr
 
 
 def _active(query: Select) -> Select:
-    """`query` over doctor profiles, joined to their users and kept to active doctor accounts."""
-    return query.join(DoctorProfile.user).where(User.active.is_(True), IS_DOCTOR)
+    """`query` over doctor profiles, joined to their users and kept to the doctors patients may
+    find: approved, their account active."""
+    return query.join(DoctorProfile.user).where(
+        User.active.is_(True), IS_DOCTOR, DoctorProfile.approved_at.is_not(None)
+    )
 
 
 def _matching(query: Select, by_name: bool, by_specialization: bool, by_time: bool) -> Select:
@@ -128,11 +131,12 @@ def _listing(by_name: bool, by_specialization: bool, by_time: bool, *, lateral: 
     """
     profiles = DoctorProfile.__table__
     if by_specialization or not lateral:
-        profile, on = profiles, profiles.c.user_id == User.id
+        profile = profiles
+        on = (profiles.c.user_id == User.id) & profiles.c.approved_at.is_not(None)
     else:
         profile = (
             select(profiles.c.id, profiles.c.specialization, profiles.c.years_of_experience)
-            .where(profiles.c.user_id == User.id)
+            .where(profiles.c.user_id == User.id, profiles.c.approved_at.is_not(None))
             .limit(1)
             .lateral("profile")
         )
@@ -178,6 +182,24 @@ def _active_doctor() -> Select:
         _active(select(DoctorProfile))
         .options(contains_eager(DoctorProfile.user))
         .where(DoctorProfile.id == bindparam("doctor_id"))
+    )
+
+
+def doctor_account(user_id: int) -> User | None:
+    """A doctor's account, approved or not, with its profile."""
+    return db.session.scalar(
+        select(User)
+        .options(joinedload(User.doctor_profile))
+        .where(User.id == user_id, User.role == Role.DOCTOR)
+    )
+
+
+def lock_profile_of(user_id: int) -> DoctorProfile | None:
+    """The doctor profile of account `user_id`, row-locked (its user loaded, not locked)."""
+    return db.session.scalar(
+        select(DoctorProfile)
+        .where(DoctorProfile.user_id == user_id)
+        .with_for_update(of=DoctorProfile)
     )
 
 

@@ -38,9 +38,26 @@ class DoctorUtilisation:
     booked: int
 
 
-def users_by_role() -> dict[Role, int]:
-    rows = db.session.execute(select(User.role, func.count(User.id)).group_by(User.role))
-    return {Role(role): count for role, count in rows}
+@dataclass(frozen=True)
+class UserCounts:
+    by_role: dict[Role, int]
+    doctors_waiting: int  # active doctor accounts the front desk has not approved yet
+
+
+def user_counts() -> UserCounts:
+    """Accounts by role, and the doctors waiting for approval, in one pass over the users."""
+    waiting = case(
+        (and_(DoctorProfile.id.is_not(None), DoctorProfile.approved_at.is_(None), User.active), 1)
+    )
+    rows = db.session.execute(
+        select(User.role, func.count(User.id), func.count(waiting))
+        .outerjoin(DoctorProfile, DoctorProfile.user_id == User.id)
+        .group_by(User.role)
+    ).all()
+    return UserCounts(
+        by_role={Role(role): count for role, count, _ in rows},
+        doctors_waiting=sum(waiting for _, _, waiting in rows),
+    )
 
 
 def appointments_by_status(now: datetime) -> list[StatusCount]:

@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, Role, User
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound, booking, notifications, profiles
+from app.services import (
+    Conflict,
+    DomainError,
+    NotFound,
+    booking,
+    doctor_review,
+    notifications,
+    profiles,
+)
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.timeutil import utcnow
@@ -89,19 +97,22 @@ def sign_up_doctor(
     years_of_experience: int,
     bio: str | None = None,
     ip_address: str | None = None,
+    approved: bool | None = None,
 ) -> User:
-    """Create the user and the doctor profile in the caller's one transaction."""
+    """Create the user and the doctor profile in the caller's one transaction; the doctor waits
+    for the front desk's approval where the clinic asks for it (`doctor_review`), unless
+    `approved` says whether they do (the demo data)."""
     user = _create_user(new, Role.DOCTOR, ip_address)
-    db.session.add(
-        DoctorProfile(
-            user=user,
-            specialization=profiles.listed_specialization(specialization),
-            years_of_experience=years_of_experience,
-            bio=(bio or "").strip() or None,
-        )
+    profile = DoctorProfile(
+        user=user,
+        specialization=profiles.listed_specialization(specialization),
+        years_of_experience=years_of_experience,
+        bio=(bio or "").strip() or None,
+        approved_at=doctor_review.approved_on_sign_up(approved),
     )
+    db.session.add(profile)
     db.session.flush()
-    notifications.signup_welcome(user)
+    notifications.signup_welcome(user, awaiting_approval=profile.approved_at is None)
     return user
 
 

@@ -26,6 +26,7 @@ class AuditKind:
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_CHECK_IN_UNDONE = "appointment.check_in_undone"
     DOCTOR_RUNNING_LATE = "doctor.running_late"
+    DOCTOR_APPROVED = "doctor.approved"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
     ACCOUNT_CLOSED = "account.closed"  # by its owner: a patient leaving the clinic

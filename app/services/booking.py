@@ -119,7 +119,7 @@ def book(
     # Held in a name for the rest of the booking: the session's identity map keeps objects only
     # while something refers to them, and the notifications below need this doctor again.
     doctor = slot.doctor
-    if not doctor.user.active:
+    if not doctor.bookable:  # deactivated, or not approved yet
         raise SlotUnavailable(DOCTOR_UNAVAILABLE)
     holder = repo.slot_holder(slot.id)
     if holder is not None:

@@ -30,6 +30,9 @@ PATIENTS = [  # name, email, date of birth, phone: what a doctor sees beside eac
     ("Lucas Thomas", "lucas.patient@example.com", date(1968, 2, 11), "+1 555 0128"),
     ("Isabella Moore", "isabella.patient@example.com", date(2007, 8, 16), "+1 555 0129"),
 ]
+# A doctor who signed up and waits for the front desk's approval, whatever the clinic's setting:
+# the admin's dashboard and Users list show them, and patients cannot find them until approved.
+APPLICANT = ("Dr. Ines Novak", "ines.novak@example.com", "Neurology", 9)
 ADMIN_EMAIL = "admin@example.com"
 
 
@@ -38,6 +41,7 @@ def logins() -> list[tuple[str, str]]:
     return [
         (Role.ADMIN.value, ADMIN_EMAIL),
         *((Role.DOCTOR.value, email) for _, email, _, _ in DOCTORS),
+        (Role.DOCTOR.value, APPLICANT[1]),
         *((Role.PATIENT.value, email) for _, email, _, _ in PATIENTS),
     ]
 
@@ -58,9 +62,21 @@ def seed() -> list[tuple[str, str]]:
                 specialization=specialization,
                 years_of_experience=years,
                 bio=f"{name} has practised {specialization.lower()} for {years} years.",
+                approved=True,
             )
         doctors.append(user)
         logins.append((Role.DOCTOR.value, email))
+    name, email, specialization, years = APPLICANT
+    applicant = accounts.find_by_email(email)
+    if applicant is None:
+        applicant = accounts.sign_up_doctor(
+            accounts.NewUser(name, email, DEMO_PASSWORD),
+            specialization=specialization,
+            years_of_experience=years,
+            bio=f"{name} has practised {specialization.lower()} for {years} years.",
+            approved=False,
+        )
+    logins.append((Role.DOCTOR.value, email))
 
     patients = []
     for name, email, born, phone in PATIENTS:
@@ -73,6 +89,7 @@ def seed() -> list[tuple[str, str]]:
         logins.append((Role.PATIENT.value, email))
     db.session.flush()
     seed_schedule(doctors, patients)
+    _publish_week(applicant, utcnow())  # her times: bookable once the front desk approves her
     return logins
 
 
@@ -98,23 +115,11 @@ def seed_schedule(doctors, patients) -> None:
     nothing.
     """
     now = utcnow()
-    tomorrow = to_local(now).date() + timedelta(days=1)
     patient_turns = iter(patients)
     for user in doctors:
         doctor = user.doctor_profile
-        if db.session.scalar(select(exists().where(AvailabilitySlot.doctor_id == doctor.id))):
+        if not _publish_week(user, now):
             continue
-        availability.create_weekly(
-            doctor,
-            start_date=tomorrow,
-            end_date=tomorrow + timedelta(days=6),
-            weekdays=DEMO_WEEKDAYS,
-            day_start=DEMO_DAY[0],
-            day_end=DEMO_DAY[1],
-            slot_minutes=DEMO_SLOT_MINUTES,
-            actor=user,
-            now=now,
-        )
         # Every other open slot, each to the next demo patient: nobody books twice.
         booked = [
             _book_for_next_free_patient(slot.id, patient_turns, now)
@@ -123,6 +128,27 @@ def seed_schedule(doctors, patients) -> None:
         first = booked[0] if booked else None
         missed = patients[(patients.index(first) + 5) % len(patients)] if first else None
         _seed_history(doctor, [first, missed], now)
+
+
+def _publish_week(user: User, now) -> bool:
+    """Publish the doctor's demo week (weekdays 09:00-12:00, from tomorrow), unless they have
+    slots already; whether it did."""
+    doctor = user.doctor_profile
+    if db.session.scalar(select(exists().where(AvailabilitySlot.doctor_id == doctor.id))):
+        return False
+    tomorrow = to_local(now).date() + timedelta(days=1)
+    availability.create_weekly(
+        doctor,
+        start_date=tomorrow,
+        end_date=tomorrow + timedelta(days=6),
+        weekdays=DEMO_WEEKDAYS,
+        day_start=DEMO_DAY[0],
+        day_end=DEMO_DAY[1],
+        slot_minutes=DEMO_SLOT_MINUTES,
+        actor=user,
+        now=now,
+    )
+    return True
 
 
 def _book_for_next_free_patient(slot_id: int, patient_turns, now) -> User | None:

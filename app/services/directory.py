@@ -138,7 +138,7 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
     if slot is None:
         return SlotOffer(None, None, SLOT_GONE)
     doctor = slot.doctor
-    if not doctor.user.active:
+    if not doctor.bookable:
         return SlotOffer(slot, doctor, DOCTOR_UNAVAILABLE)
     try:
         check_bookable_time(slot.start_at, now)

@@ -50,12 +50,26 @@ def _appointment_data(appointment: Appointment, doctor, patient, role: str) -> d
     }
 
 
-def signup_welcome(user: User) -> None:
+def signup_welcome(user: User, *, awaiting_approval: bool = False) -> None:
+    """`awaiting_approval`: a doctor the front desk has to approve before patients find them
+    is told so, and whom to call."""
+    data = {"full_name": user.full_name, "role": user.role.value, "login_url": _url("/auth/login")}
+    if awaiting_approval:
+        data["review_phone"] = current_app.config["CLINIC_PHONE"]
+    _queue_email("SIGNUP_WELCOME", user.email, data, key=f"signup-welcome:{user.id}")
+
+
+def doctor_approved(user: User) -> None:
+    """The front desk approved a new doctor: patients can find and book them from now on."""
     _queue_email(
-        "SIGNUP_WELCOME",
+        "DOCTOR_APPROVED",
         user.email,
-        {"full_name": user.full_name, "role": user.role.value, "login_url": _url("/auth/login")},
-        key=f"signup-welcome:{user.id}",
+        {
+            "full_name": user.full_name,
+            "help_phone": current_app.config["CLINIC_PHONE"],
+            "login_url": _url("/auth/login"),
+        },
+        key=f"doctor-approved:{user.id}",
     )
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from app.extensions import db
 from app.models import DoctorProfile, PatientProfile, User
 from app.repositories import doctors as doctor_repo
-from app.services import DomainError
+from app.services import DomainError, doctor_review
 from app.services.audit import AuditKind, record
 from app.timeutil import utcnow
 
@@ -87,7 +87,7 @@ def update_doctor(
     profile = user.doctor_profile
     listed = listed_specialization(specialization, profile_id=profile.id if profile else None)
     if profile is None:
-        profile = DoctorProfile(user=user)
+        profile = DoctorProfile(user=user, approved_at=doctor_review.approved_on_sign_up())
         db.session.add(profile)
     _apply(
         profile,

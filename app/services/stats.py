@@ -41,6 +41,7 @@ class Overview:
     no_show: int
     awaiting_outcome: int  # booked, already started, no outcome recorded yet
     open_slots: int
+    doctors_waiting: int  # for the front desk's approval
 
     @property
     def past(self) -> int:
@@ -86,7 +87,8 @@ class Utilisation:
 @cached_for(CACHE_SETTING)
 def overview(now: datetime | None = None) -> Overview:
     now = now or utcnow()
-    roles = repo.users_by_role()
+    users = repo.user_counts()
+    roles = users.by_role
     statuses = {row.status: row for row in repo.appointments_by_status(now)}
 
     def total(status: AppointmentStatus) -> int:
@@ -104,6 +106,7 @@ def overview(now: datetime | None = None) -> Overview:
         no_show=total(AppointmentStatus.NO_SHOW),
         awaiting_outcome=total(AppointmentStatus.BOOKED) - upcoming,
         open_slots=repo.open_slot_count(now),
+        doctors_waiting=users.doctors_waiting,
     )
 
 

@@ -24,7 +24,7 @@ def join(
 ) -> WaitlistEntry:
     now = now or utcnow()
     doctor = db.session.get(DoctorProfile, doctor_id)
-    if doctor is None or not doctor.user.active:
+    if doctor is None or not doctor.bookable:
         raise NotFound("That doctor does not exist.")
     if day < local_today():
         raise DomainError("That day has already passed.", field="date")

@@ -217,3 +217,53 @@ def test_a_caller_new_to_the_clinic_is_registered_booked_and_signs_in(
     sign_in(edith, "edith@example.com", "Edith's own passphrase")
     expect(edith.get_by_role("row").filter(has_text="Dr. Ada Byron")).to_have_count(1)
     journey.checkpoint(edith, "her-dashboard")
+
+
+def test_the_desk_approves_a_new_doctor_and_patients_can_then_book_her(browse, make, mailbox):
+    """Dr. Novak signed up and published a time; the dashboard tells the admin she waits, the
+    admin reads what she wrote and approves her, and a patient finds her and books."""
+    journey = Journey("approve-doctor")
+    novak = make.doctor(
+        user__full_name="Dr. Ines Novak",
+        user__email="ines@example.com",
+        specialization="Neurology",
+        approved_at=None,
+    )
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    make.slot(doctor=novak, start_at=start, end_at=start + timedelta(minutes=30))
+    make.patient(user__full_name="Grace Hopper", user__email="grace@example.com")
+    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    patient = browse()
+    sign_in(patient, "grace@example.com", FACTORY_PASSWORD)
+    use_menu(patient, "Find a doctor")
+    expect(patient.get_by_role("link", name="Dr. Ines Novak")).to_have_count(0)
+
+    desk = browse()
+    sign_in(desk, admin.email, FACTORY_PASSWORD)
+    waiting = desk.get_by_role("status").filter(has_text="1 new doctor is waiting for approval")
+    expect(waiting).to_be_visible()
+    journey.checkpoint(desk, "dashboard")
+    waiting.get_by_role("link", name="review it").click()
+    row = desk.get_by_role("row").filter(has_text="Dr. Ines Novak")
+    expect(row).to_contain_text("Awaiting approval")
+    journey.checkpoint(desk, "waiting")
+    row.get_by_role("link", name="Review…").click()
+    expect(desk.get_by_role("heading", name="Approve Dr. Ines Novak?")).to_be_visible()
+    expect(desk.get_by_text("Experienced and kind.")).to_be_visible()
+    journey.checkpoint(desk, "review")
+    desk.get_by_role("button", name="Approve and list them").click()
+
+    expect(desk.get_by_role("alert").filter(has_text="Dr. Ines Novak is approved")).to_be_visible()
+    expect(desk.get_by_role("row").filter(has_text="Dr. Ines Novak")).to_have_count(0)
+    mailbox.expect_text("DOCTOR_APPROVED", "ines@example.com", "Patients can now")
+
+    use_menu(patient, "Find a doctor")
+    patient.get_by_role("link", name="Dr. Ines Novak").click()
+    patient.get_by_role("link", name=re.compile("10:00")).click()
+    patient.get_by_role("button", name="Confirm booking").click()
+    expect(
+        patient.get_by_role("alert").filter(has_text="Your appointment is booked.")
+    ).to_be_visible()
+    mailbox.expect(("BOOKING_CONFIRMATION", "ines@example.com"))

@@ -520,6 +520,19 @@ ROWS = [
         changes=ADMINS,
     ),
     Row(
+        "GET",
+        "/admin/users/<user_id>/approve",
+        only(ADMINS, 200),
+        args=lambda w: {"user_id": w.applicant.user.id},
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/approve",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.applicant.user.id},
+        changes=ADMINS,
+    ),
+    Row(
         "POST",
         "/admin/users/<user_id>/password-reset",
         only(ADMINS, 302),

@@ -55,6 +55,7 @@ class World:
     entry: WaitlistEntry  # the first patient's, for the first doctor
     other_entry: WaitlistEntry  # the second patient's, for the second doctor
     closure: ClinicClosure  # a public holiday a month ahead
+    applicant: DoctorProfile  # signed up, waiting for the front desk's approval
 
     def user(self, actor: str) -> User | None:
         return {
@@ -104,6 +105,7 @@ def build_world(make) -> World:
             patient=patient2, doctor=doctor2, day=local_today() + timedelta(days=3)
         ),
         closure=ClinicClosure(day=local_today() + timedelta(days=30), reason="Holiday"),
+        applicant=make.doctor(approved_at=None),
     )
     _db.session.add_all([world.entry, world.other_entry, world.closure])
     patient.user.calendar_feed_nonce = "the-first-patients-feed"  # a calendar subscription

@@ -46,6 +46,8 @@ def test_the_table_lists_every_admin_page():
         ("admin.clinic_closures", "GET"),
         ("admin.clinic_closures", "POST"),
         ("admin.reopen_clinic", "POST"),
+        ("admin.approve_doctor", "GET"),
+        ("admin.approve_doctor", "POST"),
     }
 
 
@@ -91,8 +93,8 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
     )
     if (endpoint, method) in empty_forms:
         assert response.status_code == 400  # reached: an empty form (no time, no address, no name)
-    elif endpoint == "admin.reopen_clinic":
-        assert response.status_code == 404  # reached: there is no such closure
+    elif endpoint in ("admin.reopen_clinic", "admin.approve_doctor"):
+        assert response.status_code == 404  # reached: no such closure; a patient is no doctor
     elif endpoint == "admin.turn_off_two_step":
         assert response.status_code == 409  # reached: the patient never turned it on
     else:

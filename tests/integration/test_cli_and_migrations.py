@@ -65,13 +65,17 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner, db):
         db.session.scalar(select(func.count(PatientProfile.id))),
         db.session.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN)),
     )
-    assert counts == (5, 10, 1)
+    assert counts == (6, 10, 1)  # five doctors listed, one waiting for the desk's approval
+    waiting = db.session.scalars(
+        select(DoctorProfile.specialization).where(DoctorProfile.approved_at.is_(None))
+    ).all()
+    assert waiting == ["Neurology"]
     specializations = db.session.scalars(select(DoctorProfile.specialization)).all()
-    assert len(set(specializations)) == 5
+    assert len(set(specializations)) == 6
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
-    assert db.session.scalar(select(func.count(User.id))) == 16
+    assert db.session.scalar(select(func.count(User.id))) == 17
 
 
 @pytest.fixture
@@ -112,6 +116,32 @@ def test_upgrade_from_empty_builds_the_schema_the_models_describe(empty_database
         assert diff == [], f"models and migrations disagree: {diff}"
         downgrade(directory=MIGRATIONS, revision="base")
         assert set(inspect(_db.engine).get_table_names()) <= {"alembic_version"}
+        _db.engine.dispose()
+
+
+def test_the_doctors_already_listed_stay_listed_when_approval_arrives(empty_database_url):
+    """Migration fbd8fea02292 approves every doctor it finds as of their account's creation."""
+    app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="60f5971dead6")
+        with _db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, role, full_name, active,"
+                    " created_at, session_version) VALUES (7, 'dr@x.test', 'h', 'doctor',"
+                    " 'Dr. Old', true, '2025-01-02 03:04:05+00', 1)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO doctor_profiles (id, user_id, specialization,"
+                    " years_of_experience) VALUES (3, 7, 'Cardiology', 5)"
+                )
+            )
+        upgrade(directory=MIGRATIONS, revision="fbd8fea02292")
+        with _db.engine.connect() as conn:
+            approved = conn.execute(text("SELECT approved_at FROM doctor_profiles")).scalar_one()
+        assert str(approved).startswith("2025-01-02 03:04:05")
         _db.engine.dispose()
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.models import Appointment, AvailabilitySlot, DoctorProfile, User
 from app.services import accounts, availability
-from app.services.demo import DEMO_HISTORY, DEMO_PASSWORD, DOCTORS
+from app.services.demo import APPLICANT, DEMO_HISTORY, DEMO_PASSWORD, DOCTORS
 from app.timeutil import local_today, to_local
 
 
@@ -25,7 +25,8 @@ def test_seed_demo_publishes_a_week_of_slots_and_books_some(runner, db, app, mon
 
     assert result.exit_code == 0, result.output
     tomorrow = local_today() + timedelta(days=1)
-    for doctor_id in db.session.scalars(select(DoctorProfile.id)):
+    listed = select(DoctorProfile.id).where(DoctorProfile.approved_at.is_not(None))
+    for doctor_id in db.session.scalars(listed):
         everything = [
             to_local(s)
             for s in db.session.scalars(
@@ -47,11 +48,19 @@ def test_seed_demo_publishes_a_week_of_slots_and_books_some(runner, db, app, mon
     assert len({a.patient_id for a in appointments}) == len(appointments)
     assert len({a.doctor_id for a in appointments}) == len(DOCTORS)
     per_doctor = 2 + len(DEMO_HISTORY)
-    assert counts(db) == ((30 + len(DEMO_HISTORY)) * len(DOCTORS), per_doctor * len(DOCTORS))
+    # and the applicant waiting for approval has published her week too, nobody booked in it
+    slots = ((30 + len(DEMO_HISTORY)) * len(DOCTORS) + 30, per_doctor * len(DOCTORS))
+    assert counts(db) == slots
+    applicant = db.session.scalar(select(DoctorProfile).where(DoctorProfile.approved_at.is_(None)))
+    assert applicant.user.email == APPLICANT[1]
+    theirs = select(func.count(AvailabilitySlot.id)).where(
+        AvailabilitySlot.doctor_id == applicant.id
+    )
+    assert db.session.scalar(theirs) == 30
 
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0, again.output
-    assert counts(db) == ((30 + len(DEMO_HISTORY)) * len(DOCTORS), per_doctor * len(DOCTORS))
+    assert counts(db) == slots
 
 
 def test_each_demo_doctor_has_seen_one_of_their_patients_before(runner, db):
@@ -98,4 +107,5 @@ def test_seed_demo_leaves_a_doctor_with_slots_alone(runner, db):
     assert db.session.scalar(own.where(User.email == email)) == 1
     others = len(DOCTORS) - 1
     history = len(DEMO_HISTORY)
-    assert counts(db) == (1 + (30 + history) * others, (2 + history) * others)
+    applicant = 30  # her week, unbooked
+    assert counts(db) == (1 + (30 + history) * others + applicant, (2 + history) * others)

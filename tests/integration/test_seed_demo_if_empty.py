@@ -10,7 +10,8 @@ def test_seed_demo_if_empty_seeds_an_empty_database(runner, db):
     result = runner.invoke(args=["seed-demo", "--if-empty"])
 
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(select(func.count(User.id))) == 1 + len(DOCTORS) + len(PATIENTS)
+    users = db.session.scalar(select(func.count(User.id)))
+    assert users == 1 + len(DOCTORS) + 1 + len(PATIENTS)  # the applicant waiting for approval
     assert ADMIN_EMAIL in result.output and DEMO_PASSWORD in result.output
 
 

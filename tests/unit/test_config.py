@@ -1,7 +1,7 @@
 import pytest
 
 from app import create_app
-from config import ProductionConfig, TestingConfig, env_roles, normalise_database_url
+from config import ProductionConfig, TestingConfig, env_bool, env_roles, normalise_database_url
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "EMAIL_SERVICE_SECRET"])
@@ -69,3 +69,10 @@ def test_production_asks_admins_for_two_step_sign_in_unless_told_otherwise(monke
     monkeypatch.setenv("TWO_STEP_REQUIRED_ROLES", "admin,nurse")
     with pytest.raises(RuntimeError, match="nurse"):
         env_roles("TWO_STEP_REQUIRED_ROLES", "admin")
+
+
+def test_production_has_new_doctors_approved_by_the_desk_unless_told_otherwise(monkeypatch):
+    assert ProductionConfig.DOCTOR_APPROVAL_REQUIRED is True
+    assert TestingConfig.DOCTOR_APPROVAL_REQUIRED is False
+    monkeypatch.setenv("DOCTOR_APPROVAL_REQUIRED", "false")
+    assert env_bool("DOCTOR_APPROVAL_REQUIRED", True) is False

@@ -58,7 +58,12 @@ class UserFilterForm(FilterForm):
     )
     status = SelectField(
         "Status",
-        choices=[ANY, SelectChoice("active", "Active"), SelectChoice("inactive", "Deactivated")],
+        choices=[
+            ANY,
+            SelectChoice("active", "Active"),
+            SelectChoice("inactive", "Deactivated"),
+            SelectChoice("waiting", "Awaiting approval"),
+        ],
         default="",
     )
 
@@ -66,7 +71,8 @@ class UserFilterForm(FilterForm):
         return {
             "q": self.q.data or None,
             "role": Role(self.role.data) if self.role.data else None,
-            "active": {"active": True, "inactive": False}.get(self.status.data),
+            "active": {"active": True, "inactive": False, "waiting": True}.get(self.status.data),
+            "waiting_approval": self.status.data == "waiting",
         }
 
 
@@ -120,6 +126,10 @@ class AuditFilterForm(DateRangeForm):
 
 class DeactivateForm(FlaskForm):
     cancel_upcoming = BooleanField("Also cancel these appointments")
+    next = HiddenField(validators=[Optional(), Length(max=2000)])  # the list to go back to
+
+
+class ApproveDoctorForm(FlaskForm):
     next = HiddenField(validators=[Optional(), Length(max=2000)])  # the list to go back to
 
 
