@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import PHONE, Journey, sign_in, sign_up_patient, use_menu
+from tests.e2e.helpers import PHONE, Journey, fill_account, sign_in, sign_up_patient, use_menu
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +39,39 @@ def cardiologist(make):
 
 def open_slot_link(page: Page, start: datetime):
     return page.get_by_role("link", name=re.compile(start.strftime("%H:%M")))
+
+
+def test_a_visitor_picks_a_time_before_having_an_account_and_books_it(
+    browse, cardiologist, mailbox
+):
+    """Grace looks the clinic's doctors over first; the time she picks is waiting for her once
+    she has signed up."""
+    journey = Journey("visitor")
+    page = browse(PHONE)
+    page.goto("/")
+    page.get_by_role("link", name="See our doctors and their open times").click()
+    page.get_by_label("Specialization").select_option("Cardiology")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="Dr. Ada Byron")).to_be_visible()
+    expect(page.get_by_text("Dr. Skin Deep")).to_have_count(0)
+    journey.checkpoint(page, "doctors")
+    page.get_by_role("link", name="Dr. Ada Byron").click()
+    expect(page.get_by_text("Heart rhythm specialist.")).to_be_visible()
+    journey.checkpoint(page, "doctor")
+
+    start = morning(3, 9, 30)
+    open_slot_link(page, start).click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_role("link", name="patient", exact=True).click()
+    fill_account(page, "Grace Hopper", "grace@example.com")
+    page.get_by_role("button", name="Create account").click()
+
+    expect(page.get_by_text("Your patient account is ready.")).to_be_visible()
+    expect(page.get_by_text(start.strftime("%A %d %B %Y, %H:%M"))).to_be_visible()
+    journey.checkpoint(page, "confirm")
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("alert").filter(has_text="Your appointment is booked.")).to_be_visible()
+    mailbox.expect(("BOOKING_CONFIRMATION", "grace@example.com"))
 
 
 def test_patient_finds_a_doctor_books_and_both_are_told(browse, cardiologist, mailbox):

@@ -120,6 +120,14 @@ ROWS = [
     # public pages
     Row("GET", "/", anonymous_only(200)),
     Row("GET", "/healthz", everyone(200)),
+    # the public doctor directory (a patient is sent to their own)
+    Row("GET", "/doctors", {**everyone(200), **dict.fromkeys(PATIENTS, 302)}, query="?q=&page=1"),
+    Row(
+        "GET",
+        "/doctors/<doctor_id>",
+        {**everyone(200), **dict.fromkeys(PATIENTS, 302)},
+        args=lambda w: {"doctor_id": w.doctor.id},
+    ),
     # accounts
     Row("GET", "/auth/login", anonymous_only(200)),
     Row(

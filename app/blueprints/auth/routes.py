@@ -32,7 +32,8 @@ def _sign_up(role: Role, form, create, **context):
     `context` goes to the page as well."""
     if current_user.is_authenticated:
         return redirect(dashboard_url(current_user))
-    context |= {"role": role.value, "password_help": PASSWORD_HELP}
+    next_url = request.args.get("next")  # a time chosen in the public directory, say
+    context |= {"role": role.value, "password_help": PASSWORD_HELP, "next": next_url}
     if form.validate_on_submit():
         new = accounts.NewUser(
             form.full_name.data, form.email.data, form.password.data, form.phone.data
@@ -44,7 +45,7 @@ def _sign_up(role: Role, form, create, **context):
             return show_domain_error(error, form, "auth/signup.html", **context)
         start_session(user)
         flash(f"Welcome to HMS! Your {role.value} account is ready.", "success")
-        return redirect(dashboard_url(user))
+        return redirect(next_url if is_safe_next(next_url) else dashboard_url(user))
     return render_template("auth/signup.html", form=form, **context), form_status(form)
 
 

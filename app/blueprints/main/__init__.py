@@ -1,7 +1,8 @@
-"""Public pages: the landing page, the health check and the calendar subscription feed."""
+"""Public pages: the landing page, the doctor directory, the health check and the calendar
+subscription feed."""
 
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from app.blueprints.main import feed, routes  # noqa: E402, F401
+from app.blueprints.main import doctors, feed, routes  # noqa: E402, F401
