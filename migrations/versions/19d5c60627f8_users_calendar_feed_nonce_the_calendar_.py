@@ -30,3 +30,7 @@ def downgrade():
         batch_op.drop_column('calendar_feed_nonce')
 
     # ### end Alembic commands ###
+    # SQLite rebuilds `users` to drop a column, and the rebuild loses the expression index
+    # that keeps emails unique whatever their case: put it back.
+    if op.get_bind().dialect.name == "sqlite":
+        op.create_index("uq_users_email_lower", "users", [sa.text("lower(email)")], unique=True)

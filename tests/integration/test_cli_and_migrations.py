@@ -5,7 +5,9 @@ import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
@@ -142,6 +144,28 @@ def test_the_doctors_already_listed_stay_listed_when_approval_arrives(empty_data
         with _db.engine.connect() as conn:
             approved = conn.execute(text("SELECT approved_at FROM doctor_profiles")).scalar_one()
         assert str(approved).startswith("2025-01-02 03:04:05")
+        _db.engine.dispose()
+
+
+USERS_INDEXES = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users'"
+
+
+def test_every_downgrade_on_sqlite_keeps_emails_unique_whatever_their_case(tmp_path):
+    """`make run`'s database: SQLite rebuilds a table to drop a column, and a rebuild of `users`
+    used to lose its expression index (and then the downgrade to base failed on it)."""
+    url = f"sqlite:///{tmp_path / 'steps.sqlite3'}"
+    app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url})
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    steps = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        for revision in steps[1:]:  # newest first: down one step at a time
+            downgrade(directory=MIGRATIONS, revision=revision)
+            with _db.engine.connect() as conn:
+                indexes = set(conn.scalars(text(USERS_INDEXES)))
+            assert "uq_users_email_lower" in indexes, f"lost at the downgrade to {revision}"
+        downgrade(directory=MIGRATIONS, revision="base")
         _db.engine.dispose()
 
 
