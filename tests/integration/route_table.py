@@ -161,6 +161,7 @@ ROWS = [
     Row("GET", "/auth/login/code", everyone(302)),
     Row("POST", "/auth/login/code", everyone(302), data=lambda w: {"code": "123456"}),
     Row("GET", "/auth/two-step", signed_in(200)),
+    Row("GET", "/auth/activity", signed_in(200)),
     Row(
         "POST",
         "/auth/two-step",

@@ -17,7 +17,14 @@ from app.extensions import db, limiter
 from app.forms_common import PASSWORD_HELP
 from app.models import Role
 from app.security import client_ip, is_safe_next, user_or_ip
-from app.services import DomainError, accounts, directory, email_change, password_reset
+from app.services import (
+    DomainError,
+    account_activity,
+    accounts,
+    directory,
+    email_change,
+    password_reset,
+)
 from app.views import form_status, show_domain_error
 from app.web_security import end_session, start_session
 
@@ -139,6 +146,17 @@ def change_password():
     return render_template(
         "auth/password.html", form=form, password_help=PASSWORD_HELP
     ), form_status(form)
+
+
+@bp.get("/activity")
+@login_required
+def activity():
+    """The account's own latest sign-ins and sign-in changes, to spot someone else's use."""
+    return render_template(
+        "auth/activity.html",
+        events=account_activity.recent(current_user),
+        shown=account_activity.SHOWN,
+    )
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
