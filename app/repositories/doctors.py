@@ -195,11 +195,13 @@ def doctor_account(user_id: int) -> User | None:
 
 
 def lock_profile_of(user_id: int) -> DoctorProfile | None:
-    """The doctor profile of account `user_id`, row-locked (its user loaded, not locked)."""
+    """The doctor profile of account `user_id`, row-locked and read afresh (its user loaded, not
+    locked): a request that read it before waiting for the lock sees what the holder did."""
     return db.session.scalar(
         select(DoctorProfile)
         .where(DoctorProfile.user_id == user_id)
         .with_for_update(of=DoctorProfile)
+        .execution_options(populate_existing=True)
     )
 
 

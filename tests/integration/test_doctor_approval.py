@@ -235,9 +235,12 @@ def test_two_admins_approving_at_once_approve_once(race_app, db, make):
     def attempt(i: int, barrier) -> str:
         with race_app.test_request_context():
             admin = _db.session.get(User, admin_ids[i])
+            # as the page does: the account and its unapproved profile read first, and held
+            shown = doctor_review.applicant(user_id)
             try:
                 barrier.wait()
                 doctor_review.approve(user_id, actor=admin)
+                assert shown.doctor_profile.approved_at is not None
                 _db.session.commit()
                 return "approved"
             except Conflict:
