@@ -234,8 +234,10 @@ def account(user_id: int) -> User:
 
 
 def _lock_user(user_id: int) -> User:
-    """Row-locked, so two admins clicking at once record one change, not two."""
-    user = db.session.get(User, user_id, with_for_update=True)
+    """Row-locked and read afresh, so two admins clicking at once record one change, not two:
+    the page read the account before waiting for the lock, and the lock must not hand back
+    that copy."""
+    user = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
         raise NotFound("That account does not exist.")
     return user

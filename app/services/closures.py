@@ -91,7 +91,9 @@ def close(
 
 def reopen(closure_id: int, *, actor: User) -> ClinicClosure:
     """The day is open again for doctors to publish slots on; nothing removed comes back."""
-    closure = db.session.get(ClinicClosure, closure_id, with_for_update=True)
+    closure = db.session.get(
+        ClinicClosure, closure_id, with_for_update=True, populate_existing=True
+    )
     if closure is None:
         raise NotFound("That closure does not exist.")
     record(AuditKind.CLINIC_REOPENED, actor=actor, target=closure, day=closure.day.isoformat())

@@ -7,11 +7,13 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from app.extensions import db as _db
 from app.models import Appointment, AuditEvent, User, WaitlistEntry
-from app.services import booking
+from app.services import Conflict, accounts, booking
 from app.timeutil import local_today
 from tests.helpers import count_queries, table_rows, text_of
 from tests.integration.outbox_helpers import messages
+from tests.integration.races import run_together
 
 
 @pytest.fixture
@@ -186,3 +188,35 @@ def test_the_pages_queries_do_not_grow_with_the_appointments(client, db, make, a
     with count_queries(db.engine) as many:
         assert client.get(page(doctor.user.id)).status_code == 200
     assert len(many) == len(few)
+
+
+@pytest.mark.postgres
+def test_two_admins_switching_one_account_off_at_once_do_it_once(race_app, db, make):
+    """As the deactivate page does, each request reads the account before the service locks
+    it: the second must see the first's change, not its own earlier copy."""
+    patient = make.patient().user
+    admins = [make.admin() for _ in range(2)]
+    user_id, admin_ids = patient.id, [a.id for a in admins]
+
+    def attempt(i: int, barrier) -> str:
+        with race_app.test_request_context():
+            admin = _db.session.get(User, admin_ids[i])
+            shown = accounts.account(user_id)  # held, as the view holds it
+            try:
+                barrier.wait()
+                accounts.deactivate(user_id, actor=admin)
+                _db.session.commit()
+                assert not shown.active
+                return "done"
+            except Conflict:
+                _db.session.rollback()
+                return "refused"
+            finally:
+                _db.session.remove()
+
+    assert sorted(run_together(2, attempt)) == ["done", "refused"]
+    db.session.expire_all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "account.deactivated")
+    ).all()
+    assert len(events) == 1
