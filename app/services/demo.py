@@ -53,30 +53,9 @@ def seed() -> list[tuple[str, str]]:
         accounts.create_admin(ADMIN_EMAIL, DEMO_PASSWORD, "Clinic Administrator")
     logins.append((Role.ADMIN.value, ADMIN_EMAIL))
 
-    doctors = []
-    for name, email, specialization, years in DOCTORS:
-        user = accounts.find_by_email(email)
-        if user is None:
-            user = accounts.sign_up_doctor(
-                accounts.NewUser(name, email, DEMO_PASSWORD),
-                specialization=specialization,
-                years_of_experience=years,
-                bio=f"{name} has practised {specialization.lower()} for {years} years.",
-                approved=True,
-            )
-        doctors.append(user)
-        logins.append((Role.DOCTOR.value, email))
-    name, email, specialization, years = APPLICANT
-    applicant = accounts.find_by_email(email)
-    if applicant is None:
-        applicant = accounts.sign_up_doctor(
-            accounts.NewUser(name, email, DEMO_PASSWORD),
-            specialization=specialization,
-            years_of_experience=years,
-            bio=f"{name} has practised {specialization.lower()} for {years} years.",
-            approved=False,
-        )
-    logins.append((Role.DOCTOR.value, email))
+    doctors = [_doctor(*doctor, approved=True) for doctor in DOCTORS]
+    applicant = _doctor(*APPLICANT, approved=False)
+    logins += [(Role.DOCTOR.value, user.email) for user in (*doctors, applicant)]
 
     patients = []
     for name, email, born, phone in PATIENTS:
@@ -128,6 +107,20 @@ def seed_schedule(doctors, patients) -> None:
         first = booked[0] if booked else None
         missed = patients[(patients.index(first) + 5) % len(patients)] if first else None
         _seed_history(doctor, [first, missed], now)
+
+
+def _doctor(name: str, email: str, specialization: str, years: int, *, approved: bool) -> User:
+    """The demo doctor's account, made (listed or waiting for approval) if missing."""
+    user = accounts.find_by_email(email)
+    if user is None:
+        user = accounts.sign_up_doctor(
+            accounts.NewUser(name, email, DEMO_PASSWORD),
+            specialization=specialization,
+            years_of_experience=years,
+            bio=f"{name} has practised {specialization.lower()} for {years} years.",
+            approved=approved,
+        )
+    return user
 
 
 def _publish_week(user: User, now) -> bool:
