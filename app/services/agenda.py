@@ -14,7 +14,8 @@ from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientPro
 from app.pagination import RowsPagination
 from app.repositories import scheduling as repo
 from app.services import NotFound
-from app.services.booking import can_manage, cancel_refusal, note_refusal
+from app.services.access import can_manage
+from app.services.booking import cancel_refusal, note_refusal
 from app.timeutil import local_day_bounds, to_local
 
 DASHBOARD_ITEMS = 10

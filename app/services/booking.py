@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound, notifications, reminders, waitlist
+from app.services.access import can_manage
 from app.services.audit import AuditKind, record
 from app.timeutil import to_local, utcnow
 
@@ -156,19 +157,6 @@ def book(
     if lock.waiting:  # the place they waited for: no more emails about that day
         waitlist.served(patient.id, slot.doctor_id, day, actor=actor)
     return appointment
-
-
-def can_manage(appointment: Appointment, user: User) -> bool:
-    """The appointment's doctor or patient, or an admin."""
-    if user.role == Role.ADMIN:
-        return True
-    if user.role == Role.DOCTOR:
-        return user.doctor_profile is not None and appointment.doctor_id == user.doctor_profile.id
-    if user.role == Role.PATIENT:
-        return (
-            user.patient_profile is not None and appointment.patient_id == user.patient_profile.id
-        )
-    return False
 
 
 def cutoff_message(verb: str) -> str:

@@ -12,12 +12,12 @@ from app.extensions import db
 from app.models import AppointmentChange, AppointmentStatus, Role, User
 from app.repositories import scheduling as repo
 from app.services import Conflict, NotFound, notifications, reminders, waitlist
+from app.services.access import can_manage
 from app.services.audit import AuditKind, record
 from app.services.booking import (
     CancelRefused,
     SlotTaken,
     SlotUnavailable,
-    can_manage,
     check_bookable_time,
     cutoff_message,
     inside_patient_cutoff,

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from app.models import Appointment, AppointmentStatus, DoctorProfile, User
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound, notifications
+from app.services.access import can_manage
 from app.services.audit import AuditKind, record
-from app.services.booking import can_manage
 from app.timeutil import local_day_bounds, to_local, utcnow
 
 OUTCOMES = {"completed": AppointmentStatus.COMPLETED, "no_show": AppointmentStatus.NO_SHOW}

@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import Appointment, DoctorProfile, PatientProfile
 from app.security import owned_or_404
 from app.services import ical
-from app.services.booking import can_manage
+from app.services.access import can_manage
 from app.views import ID
 
 
