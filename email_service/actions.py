@@ -29,6 +29,7 @@ URL_FIELDS = frozenset(
         "slot_url",
         "reset_url",
         "confirm_url",
+        "attend_url",
         "set_password_url",
     }
 )
@@ -108,7 +109,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "APPOINTMENT_REMINDER": Action(
         required=(*_PEOPLE, "start_display", "end_display", "appointment_id"),
-        optional=("ics_url", "manage_url"),
+        optional=("attend_url", "ics_url", "manage_url"),
         variant_field="recipient_role",
         subjects={
             "patient": "Reminder: appointment with $doctor_name, $start_display",

@@ -104,6 +104,9 @@ class Appointment(db.Model):
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the patient arrived, as the front desk (or the doctor) checked them in.
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the patient said they will come (from the reminder's link, or told the front desk):
+    # cleared when the appointment moves, since they said it of the time it had.
+    attendance_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The doctor's own record of the visit: only the appointment's doctor reads or writes it (not
     # the patient, the front desk, emails, calendars, exports nor the audit trail).
     visit_notes: Mapped[str | None] = mapped_column(Text)

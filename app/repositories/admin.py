@@ -82,14 +82,15 @@ def appointment_search(
     doctor: str | None = None,
     patient: str | None = None,
     status: AppointmentStatus | None = None,
+    unconfirmed: bool = False,
     start: datetime | None = None,
     end: datetime | None = None,
     earliest_first: bool = False,
 ) -> Select:
     """Appointments by anyone involved (`q`: doctor's or patient's name, patient's email),
     doctor (id, whole address, or part of the name), patient (whole address, or part of name or
-    email), status and start time in [start, end); latest first (or `earliest_first`), with both
-    parties loaded."""
+    email), status (`unconfirmed`: the patient has not said they will come) and start time in
+    [start, end); latest first (or `earliest_first`), with both parties loaded."""
     query = (
         select(Appointment)
         .join(Appointment.doctor)
@@ -124,6 +125,8 @@ def appointment_search(
         query = query.where(_person(PatientUser, patient, by_email_part=True))
     if status is not None:
         query = query.where(Appointment.status == status)
+    if unconfirmed:
+        query = query.where(Appointment.attendance_confirmed_at.is_(None))
     query = query.where(*_between(Appointment.start_at, start, end))
     if earliest_first:  # the front desk's day, in the order patients come
         return query.order_by(Appointment.start_at, Appointment.id)

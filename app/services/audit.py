@@ -25,6 +25,7 @@ class AuditKind:
     APPOINTMENT_VISIT_NOTES = "appointment.visit_notes"
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_CHECK_IN_UNDONE = "appointment.check_in_undone"
+    APPOINTMENT_ATTENDANCE_CONFIRMED = "appointment.attendance_confirmed"
     DOCTOR_RUNNING_LATE = "doctor.running_late"
     DOCTOR_APPROVED = "doctor.approved"
     ACCOUNT_DEACTIVATED = "account.deactivated"

@@ -45,6 +45,7 @@ def _appointment(appointment: Appointment, me: User) -> dict:
         "status": appointment.status.value,
         "notes": appointment.notes,
         "booked_at": _when(appointment.created_at),
+        "attendance_confirmed_at": _when(appointment.attendance_confirmed_at),
         "checked_in_at": _when(appointment.checked_in_at),
         "cancelled_at": _when(appointment.cancelled_at),
         "cancelled_by": _cancelled_by(appointment, me),

@@ -8,7 +8,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import Appointment, DoctorProfile, OutboxKind, PatientProfile, User
-from app.services import outbox
+from app.services import attendance, outbox
 from app.timeutil import format_local, utcnow
 
 DISPLAY_FORMAT = "%A %d %B %Y, %H:%M"
@@ -238,12 +238,11 @@ def appointment_reminder(appointment: Appointment) -> None:
     """Both parties are reminded; the key names the start time, so a moved one is reminded anew."""
     doctor, patient = _parties(appointment)
     for role, person in (("patient", patient.user), ("doctor", doctor.user)):
-        _queue_email(
-            "APPOINTMENT_REMINDER",
-            person.email,
-            _appointment_data(appointment, doctor, patient, role),
-            key=reminder_key(appointment, role),
-        )
+        data = _appointment_data(appointment, doctor, patient, role)
+        if role == "patient":  # one click tells the front desk they will come
+            data["attend_url"] = _url(f"/attendance/{attendance.make_token(appointment)}")
+        key = reminder_key(appointment, role)
+        _queue_email("APPOINTMENT_REMINDER", person.email, data, key=key)
 
 
 def reminder_key(appointment: Appointment, role: str) -> str:

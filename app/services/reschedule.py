@@ -81,6 +81,7 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
             appointment.slot_id = new_slot.id
             appointment.start_at = new_slot.start_at
             appointment.end_at = new_slot.end_at
+            appointment.attendance_confirmed_at = None  # said of the old time: asked again
             db.session.add(change)
     except IntegrityError:
         raise SlotTaken() from None

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pyotp
 
-from app.services import calendar_feed, email_change, password_reset, two_step
+from app.services import attendance, calendar_feed, email_change, password_reset, two_step
 from app.timeutil import local_today
 from tests.factories import PASSWORD
 from tests.helpers import url_rules
@@ -103,6 +103,7 @@ APPOINTMENT = {"args": lambda w: {"appointment_id": w.appointment.id}}
 FREE_SLOT = {"args": lambda w: {"slot_id": w.free_slot.id}}
 FIRST_DOCTOR = {"args": lambda w: {"doctor_id": w.doctor.id}}
 RESET_LINK = {"args": lambda w: {"token": password_reset.make_token(w.patient.user)}}
+ATTENDANCE_LINK = {"args": lambda w: {"token": attendance.make_token(w.appointment)}}
 EMAIL_LINK = {
     "args": lambda w: {"token": email_change.make_token(w.patient.user, "confirmed@example.com")}
 }
@@ -227,6 +228,9 @@ ROWS = [
         everyone(200),
         args=lambda w: {"feed_token": calendar_feed.token(w.patient.user)},
     ),
+    # the reminder's "I will be there" link: whoever holds it, signed in or not
+    Row("GET", "/attendance/<token>", everyone(200), **ATTENDANCE_LINK),
+    Row("POST", "/attendance/<token>", everyone(302), **ATTENDANCE_LINK, changes=ACTORS),
     # the doctor's pages
     Row("GET", "/doctor/", only(DOCTORS, 200)),
     Row("GET", "/doctor/appointments", only(DOCTORS, 200)),
@@ -388,6 +392,13 @@ ROWS = [
     Row(
         "POST",
         "/booking/appointments/<appointment_id>/cancel",
+        {ANON: LOGIN, PATIENT: 302, DOCTOR: 302, ADMIN: 302, PATIENT2: 404, DOCTOR2: 404},
+        **APPOINTMENT,
+        changes=(PATIENT, DOCTOR, ADMIN),
+    ),
+    Row(
+        "POST",
+        "/booking/appointments/<appointment_id>/attendance",
         {ANON: LOGIN, PATIENT: 302, DOCTOR: 302, ADMIN: 302, PATIENT2: 404, DOCTOR2: 404},
         **APPOINTMENT,
         changes=(PATIENT, DOCTOR, ADMIN),

@@ -29,6 +29,7 @@ def rosa(make):
         patient=patient,
         status=AppointmentStatus.COMPLETED,
         notes="Rash on the left arm",
+        attendance_confirmed_at=START - timedelta(days=61),
         visit_notes="Contact dermatitis; hydrocortisone 1%.",
     )
     cancelled = make.appointment(
@@ -70,6 +71,8 @@ def test_a_patient_downloads_what_they_gave_and_were_told(client, login_as, rosa
     assert first["status"] == "completed"
     assert first["notes"] == "Rash on the left arm"
     assert first["start"] == (START - timedelta(days=60)).isoformat()
+    assert first["attendance_confirmed_at"] == (START - timedelta(days=61)).isoformat()
+    assert second["attendance_confirmed_at"] is None
     assert (second["status"], second["cancelled_by"], second["cancel_reason"]) == (
         "cancelled",
         "your doctor",

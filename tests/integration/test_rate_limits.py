@@ -16,7 +16,7 @@ from app import create_app
 from app.blueprints.booking import BOOKING_CHANGES_LIMIT
 from app.extensions import db, limiter
 from app.models import Appointment, OutboxMessage
-from app.services import calendar_feed
+from app.services import attendance, calendar_feed
 from app.timeutil import utcnow
 from config import TestingConfig
 from tests.conftest import IsolatedClient
@@ -26,6 +26,7 @@ from tests.integration.test_two_step import turn_on
 
 LOGIN_PER_ACCOUNT, LOGIN_PER_IP, SIGNUPS_PER_IP = 5, 20, 10
 CALENDAR_FEED_PER_HOUR = 30
+ATTENDANCE_POSTS_PER_HOUR = 20
 TWO_STEP_CODES_PER_HOUR = 10
 BOOKING_CHANGES = int(BOOKING_CHANGES_LIMIT.split()[0])
 MINUTE = timedelta(seconds=61)
@@ -228,6 +229,22 @@ def test_a_calendar_feed_is_limited_per_address_not_per_ip(limited, make, clock)
 
     clock.shift(timedelta(hours=1, seconds=1))
     assert provider.get(paths[0]).status_code == 200
+
+
+def test_the_reminders_attendance_link_is_limited_per_ip(limited, make, clock):
+    """Whoever holds a link may press its button, but not without end: past the limit the page
+    answers 429, then recovers."""
+    with limited.test_request_context():
+        link = f"/attendance/{attendance.make_token(make.appointment())}"
+    phone = client_at(limited, "198.51.100.7")
+    for _ in range(ATTENDANCE_POSTS_PER_HOUR):
+        assert phone.post(link).status_code == 302
+
+    assert_limited(phone.post(link))
+    assert phone.get(link).status_code == 200  # reading it is not limited
+
+    clock.shift(timedelta(hours=1, seconds=1))
+    assert phone.post(link).status_code == 302
 
 
 def test_closing_an_account_is_limited_per_user_as_it_checks_the_password(

@@ -76,6 +76,15 @@ class UserFilterForm(FilterForm):
         }
 
 
+UNCONFIRMED = "unconfirmed"  # booked, and the patient has not said they will come
+
+
+def _status(value: str) -> AppointmentStatus | None:
+    if value == UNCONFIRMED:
+        return AppointmentStatus.BOOKED
+    return AppointmentStatus(value) if value else None
+
+
 class AppointmentFilterForm(DateRangeForm):
     q = search_field("Anyone involved (name or email)")
     doctor = search_field("Doctor (name, email or id)", MAX_EMAIL)
@@ -83,7 +92,8 @@ class AppointmentFilterForm(DateRangeForm):
     status = SelectField(
         "Status",
         choices=[ANY]
-        + [SelectChoice(s.value, s.value.replace("_", " ").title()) for s in AppointmentStatus],
+        + [SelectChoice(s.value, s.value.replace("_", " ").title()) for s in AppointmentStatus]
+        + [SelectChoice(UNCONFIRMED, "Booked, not confirmed")],  # whom the desk calls
         default="",
     )
 
@@ -99,7 +109,8 @@ class AppointmentFilterForm(DateRangeForm):
             "q": self.q.data or None,
             "doctor": (self.doctor.data or "").strip() or None,
             "patient": (self.patient.data or "").strip() or None,
-            "status": AppointmentStatus(self.status.data) if self.status.data else None,
+            "status": _status(self.status.data),
+            "unconfirmed": self.status.data == UNCONFIRMED,
             "start": start,
             "end": end,
             "earliest_first": self.order.data == "soonest",

@@ -1,5 +1,7 @@
 """The admin console. The blueprint's guard has already refused everyone but admins."""
 
+from datetime import timedelta
+
 from flask import (
     Response,
     current_app,
@@ -27,6 +29,7 @@ from app.security import client_ip, is_safe_next
 from app.services import (
     DomainError,
     accounts,
+    attendance,
     closures,
     password_reset,
     stats,
@@ -221,7 +224,9 @@ def appointments():
         lists.appointment_search,
         now=now,
         today=local_today().isoformat(),
+        tomorrow=(local_today() + timedelta(days=1)).isoformat(),
         can_check_in=lambda appointment: visits.check_in_refusal(appointment, now) is None,
+        asked=lambda appointment: attendance.asked(appointment, now),
     )
 
 

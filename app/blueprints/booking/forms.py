@@ -51,3 +51,7 @@ class CancelForm(FlaskForm):
 
 class CheckInForm(FlaskForm):
     undo = BooleanField()  # a mistaken check-in taken back
+
+
+class AttendanceForm(FlaskForm):
+    """ "I will be there": nothing to fill in but the CSRF token."""

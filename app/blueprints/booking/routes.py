@@ -2,14 +2,20 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.booking import bp
-from app.blueprints.booking.forms import BookingForm, CancelForm, CheckInForm, NoteForm
+from app.blueprints.booking.forms import (
+    AttendanceForm,
+    BookingForm,
+    CancelForm,
+    CheckInForm,
+    NoteForm,
+)
 from app.blueprints.main.routes import dashboard_url
 from app.errors import render_error
 from app.extensions import db
 from app.models import Role
 from app.security import owned_or_404, roles_allowed, same_site_referrer
-from app.services import Conflict, DomainError, booking, directory, visits
-from app.timeutil import utcnow
+from app.services import Conflict, DomainError, attendance, booking, directory, visits
+from app.timeutil import format_local, utcnow
 from app.views import ID, abort_with, appointment_notes_page, back_url
 
 CONFIRM = "booking/confirm.html"
@@ -73,6 +79,25 @@ def check_in(appointment_id: int):
         abort_with(error)
     done = "The check-in is taken back." if form.undo.data else "The patient is checked in."
     flash(done, "success")
+    return redirect(back_url(dashboard_url(current_user)))
+
+
+@bp.post(f"/appointments/<{ID}:appointment_id>/attendance")
+def confirm_attendance(appointment_id: int):
+    """The patient says they will come; the doctor or the front desk records that the patient
+    told them so. Saying it twice is no error."""
+    if not AttendanceForm().validate_on_submit():
+        abort_with(DomainError("That request was not right."))
+    try:
+        appointment = attendance.confirm(appointment_id, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    if current_user.is_patient:
+        flash("Thank you. The clinic knows you will come.", "success")
+    else:
+        when = format_local(appointment.start_at, "%a %d %b, %H:%M")
+        flash(f"Noted: the patient will come on {when}.", "success")
     return redirect(back_url(dashboard_url(current_user)))
 
 

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from app.blueprints.main import doctors, feed, routes  # noqa: E402, F401
+from app.blueprints.main import attendance, doctors, feed, routes  # noqa: E402, F401

@@ -29,6 +29,7 @@ from app.services import (
     account_closure,
     accounts,
     agenda,
+    attendance,
     data_export,
     directory,
     google_account,
@@ -65,6 +66,7 @@ def dashboard():
         cancellable=agenda.cancellable_ids(upcoming, current_user, now),
         movable=agenda.movable_ids(upcoming, current_user, now),
         notable=agenda.note_editable_ids(upcoming, current_user, now),
+        confirmable=attendance.asked_ids(upcoming, now),
         waiting=waitlist.entries_for(profile) if profile else [],
         cancelled=agenda.cancelled_by_others(profile, now) if profile else [],
     )
@@ -120,6 +122,7 @@ def appointments():
         cancellable=agenda.cancellable_ids(pagination.items, current_user, now),
         movable=agenda.movable_ids(pagination.items, current_user, now),
         notable=agenda.note_editable_ids(pagination.items, current_user, now),
+        confirmable=attendance.asked_ids(pagination.items, now),
     )
 
 
