@@ -9,11 +9,13 @@ import time_machine
 from flask import current_app
 from sqlalchemy import select
 
+from app.extensions import db as _db
 from app.models import Appointment, AuditEvent, OutboxMessage
-from app.services import booking, reminders, reschedule
+from app.services import attendance, booking, reminders, reschedule
 from email_service.actions import parse_request
 from email_service.rendering import build_message
 from tests.helpers import text_of
+from tests.integration.races import run_together
 
 NOW = datetime(2030, 3, 5, 9, 40, tzinfo=UTC)  # the suite's clinic is UTC
 TOMORROW_8 = datetime(2030, 3, 6, 8, 0, tzinfo=UTC)  # inside the reminder's 24 hours
@@ -278,3 +280,24 @@ def test_the_reminder_email_offers_the_link_as_a_button(db, visit):
     url = message.payload["data"]["attend_url"]
     assert f"Will you come? Tell us with one click: {url}" in text
     assert re.search(rf'<a href="{re.escape(url)}"[^>]*>Yes, I will be there</a>', html)
+
+
+@pytest.mark.postgres
+def test_the_email_opened_in_two_tabs_and_both_pressed_at_once_confirms_once(race_app, db, visit):
+    token = reminder_link(db, visit).rsplit("/", 1)[1]
+
+    def attempt(i: int, barrier) -> str:
+        with race_app.test_request_context():
+            shown = attendance.visit_for_token(token)  # as the page read it, and held
+            try:
+                barrier.wait()
+                attendance.confirm_from_link(token)
+                assert shown.appointment.attendance_confirmed_at is not None
+                _db.session.commit()
+                return "confirmed"
+            finally:
+                _db.session.remove()
+
+    assert run_together(2, attempt) == ["confirmed", "confirmed"]  # both told it is done
+    db.session.expire_all()
+    assert len(confirmations(db)) == 1
