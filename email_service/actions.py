@@ -132,6 +132,11 @@ ACTIONS: dict[str, Action] = {
         optional=("login_url",),
         subjects={"": "You are approved: patients can now book you, $full_name"},
     ),
+    "DOCTOR_DECLINED": Action(
+        required=("full_name", "help_phone"),
+        optional=("decline_reason",),
+        subjects={"": "Your doctor account was not approved"},
+    ),
     "PASSWORD_RESET": Action(
         required=("full_name", "reset_url", "valid_for"),
         subjects={"": "Set a new password for your HMS account"},

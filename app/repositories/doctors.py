@@ -195,8 +195,9 @@ def doctor_account(user_id: int) -> User | None:
 
 
 def lock_profile_of(user_id: int) -> DoctorProfile | None:
-    """The doctor profile of account `user_id`, row-locked and read afresh (its user loaded, not
-    locked): a request that read it before waiting for the lock sees what the holder did."""
+    """The doctor profile of account `user_id`, row-locked and read afresh: a request that read
+    it before waiting for the lock sees what the holder did to the profile. Its user is loaded
+    but not locked, and as the statement first saw it: lock the account too to read it afresh."""
     return db.session.scalar(
         select(DoctorProfile)
         .where(DoctorProfile.user_id == user_id)

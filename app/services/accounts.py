@@ -233,7 +233,7 @@ def account(user_id: int) -> User:
     return user
 
 
-def _lock_user(user_id: int) -> User:
+def lock_user(user_id: int) -> User:
     """Row-locked and read afresh, so two admins clicking at once record one change, not two:
     the page read the account before waiting for the lock, and the lock must not hand back
     that copy."""
@@ -248,7 +248,7 @@ def change_email(
 ) -> User:
     """The front desk replaces an account's sign-in email (a patient who lost their mailbox, a
     typo at sign-up), having checked who is calling."""
-    user = _lock_user(user_id)
+    user = lock_user(user_id)
     email = normalise_email(new_email)
     if email == user.email:
         raise DomainError("That address is this account's email already.", field="email")
@@ -364,7 +364,7 @@ def deactivate(
     An admin cannot switch themselves off, so the console always keeps someone able to undo it.
     """
     now = now or utcnow()
-    user = _lock_user(user_id)
+    user = lock_user(user_id)
     refusal = deactivation_refusal(user, actor)
     if refusal is not None:
         raise Conflict(refusal)
@@ -387,7 +387,7 @@ def deactivate(
 
 def activate(user_id: int, *, actor: User, ip_address: str | None = None) -> User:
     """Let a deactivated account sign in again (its old sessions stay ended)."""
-    user = _lock_user(user_id)
+    user = lock_user(user_id)
     if user.active:
         raise Conflict(f"{user.email} is already active.")
     user.active = True

@@ -28,6 +28,7 @@ class AuditKind:
     APPOINTMENT_ATTENDANCE_CONFIRMED = "appointment.attendance_confirmed"
     DOCTOR_RUNNING_LATE = "doctor.running_late"
     DOCTOR_APPROVED = "doctor.approved"
+    DOCTOR_DECLINED = "doctor.declined"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_ACTIVATED = "account.activated"
     ACCOUNT_CLOSED = "account.closed"  # by its owner: a patient leaving the clinic

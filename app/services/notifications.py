@@ -73,6 +73,14 @@ def doctor_approved(user: User) -> None:
     )
 
 
+def doctor_declined(user: User, reason: str | None) -> None:
+    """The front desk turned a new doctor down; `reason`, when it gave one, in its words."""
+    data = {"full_name": user.full_name, "help_phone": current_app.config["CLINIC_PHONE"]}
+    if reason:
+        data["decline_reason"] = reason
+    _queue_email("DOCTOR_DECLINED", user.email, data, key=f"doctor-declined:{user.id}")
+
+
 def password_reset_link(user: User, url: str, *, valid_for: str, key: str) -> None:
     _queue_email(
         "PASSWORD_RESET",

@@ -69,6 +69,7 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "start_display": "Monday 2 March 2026, 09:00",
         "end_display": "09:30",
         "appointment_id": "42",
+        "attend_url": "https://hms.test/attendance/a-signed-link",
         "ics_url": "https://hms.test/booking/appointments/42.ics",
         "manage_url": "https://hms.test/patient/appointments",
     },
@@ -119,6 +120,11 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "closed_display": "Monday 2 March 2026, 09:00 (UTC)",
         "help_phone": "+1 555 0100",
         "cancelled_count": "2",
+    },
+    "DOCTOR_DECLINED": {
+        "full_name": "Dr. Ada Byron",
+        "help_phone": "+1 555 0100",
+        "decline_reason": "We could not verify your registration.",
     },
     "DOCTOR_APPROVED": {
         "full_name": "Dr. Ada Byron",

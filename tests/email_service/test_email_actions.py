@@ -21,6 +21,7 @@ CASES = [
         "You are approved: patients can now book you, Dr. Ada Byron",
         "find you",
     ),
+    ("DOCTOR_DECLINED", None, "Your doctor account was not approved", "could not verify"),
     (
         "BOOKING_CONFIRMATION",
         "patient",

@@ -554,6 +554,13 @@ ROWS = [
     ),
     Row(
         "POST",
+        "/admin/users/<user_id>/decline",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.applicant.user.id},
+        changes=ADMINS,
+    ),
+    Row(
+        "POST",
         "/admin/users/<user_id>/password-reset",
         only(ADMINS, 302),
         args=lambda w: {"user_id": w.patient.user.id},

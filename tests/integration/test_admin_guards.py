@@ -48,6 +48,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.reopen_clinic", "POST"),
         ("admin.approve_doctor", "GET"),
         ("admin.approve_doctor", "POST"),
+        ("admin.decline_doctor", "POST"),
     }
 
 
@@ -93,7 +94,7 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
     )
     if (endpoint, method) in empty_forms:
         assert response.status_code == 400  # reached: an empty form (no time, no address, no name)
-    elif endpoint in ("admin.reopen_clinic", "admin.approve_doctor"):
+    elif endpoint in ("admin.reopen_clinic", "admin.approve_doctor", "admin.decline_doctor"):
         assert response.status_code == 404  # reached: no such closure; a patient is no doctor
     elif endpoint == "admin.turn_off_two_step":
         assert response.status_code == 409  # reached: the patient never turned it on

@@ -199,16 +199,82 @@ def test_approving_twice_a_deactivated_account_or_someone_not_a_doctor_is_refuse
     assert len(emails("DOCTOR_APPROVED")) == 1
 
 
-def test_a_declined_applicant_is_deactivated_and_not_counted_as_waiting(client, db, make, login_as):
-    doctor, _ = waiting_doctor(make)
+def test_the_desk_declines_an_applicant_who_is_told_why_and_signed_out(
+    client, db, make, login_as, app
+):
+    doctor, _ = waiting_doctor(make, user__full_name="Dr. Ines Novak")
+    applicant = login_as(app.test_client(), doctor.user)
+    assert applicant.get("/doctor/").status_code == 200
     login_as(client, make.admin())
-    review = said(client.get(f"/admin/users/{doctor.user.id}/approve"))
-    assert f"/admin/users/{doctor.user.id}/deactivate" in review
+    review = client.get(f"/admin/users/{doctor.user.id}/approve?next=/admin/users?status%3Dwaiting")
+    assert f'action="/admin/users/{doctor.user.id}/decline"' in review.get_data(as_text=True)
 
-    assert client.post(f"/admin/users/{doctor.user.id}/deactivate").status_code == 302
+    response = client.post(
+        f"/admin/users/{doctor.user.id}/decline",
+        data={
+            "reason": "We could not verify your registration.",
+            "next": "/admin/users?status=waiting",
+        },
+    )
 
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users?status=waiting"
+    assert "Dr. Ines Novak is declined" in said(client.get("/admin/users?status=waiting"))
+    db.session.expire_all()
+    user = db.session.get(User, doctor.user.id)
+    assert not user.active and user.doctor_profile.approved_at is None
+    (email,) = emails("DOCTOR_DECLINED")
+    assert email.payload["to"] == user.email
+    assert email.payload["data"] == {
+        "full_name": "Dr. Ines Novak",
+        "help_phone": "+1 555 0100",
+        "decline_reason": "We could not verify your registration.",
+    }
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.kind, e.details.get("reason_given")) for e in events] == [
+        (AuditKind.ACCOUNT_DEACTIVATED, None),
+        (AuditKind.DOCTOR_DECLINED, True),
+    ]
+    assert applicant.get("/doctor/").status_code == 302  # signed out at their next page
     assert "waiting for approval" not in said(client.get("/admin/"))
     assert _names(client, "?status=waiting") == []
+    # reactivated later, they wait for approval again rather than going straight to patients
+    assert client.post(f"/admin/users/{doctor.user.id}/activate").status_code == 302
+    assert _names(client, "?status=waiting") == ["Dr. Ines Novak"]
+
+
+def test_declining_without_a_reason_or_with_too_long_a_one(client, db, make, login_as):
+    doctor, _ = waiting_doctor(make)
+    login_as(client, make.admin())
+
+    too_long = client.post(f"/admin/users/{doctor.user.id}/decline", data={"reason": "x" * 201})
+
+    assert too_long.status_code == 400
+    assert "Field cannot be longer than 200 characters." in said(too_long)
+    assert "Approve and list them" in said(too_long)  # the review page, with its error
+    db.session.expire_all()
+    assert db.session.get(User, doctor.user.id).active
+    assert client.post(f"/admin/users/{doctor.user.id}/decline").status_code == 302
+    (email,) = emails("DOCTOR_DECLINED")
+    assert "decline_reason" not in email.payload["data"]
+
+
+def test_declining_someone_approved_deactivated_or_not_a_doctor_is_refused(
+    client, db, make, login_as
+):
+    listed = make.doctor()
+    declined, _ = waiting_doctor(make, user__active=False)
+    patient = make.patient()
+    login_as(client, make.admin())
+
+    approved = client.post(f"/admin/users/{listed.user.id}/decline")
+    assert approved.status_code == 409
+    assert "already approved" in said(approved)
+    assert client.post(f"/admin/users/{declined.user.id}/decline").status_code == 409
+    assert client.post(f"/admin/users/{patient.user.id}/decline").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(User, listed.user.id).active
+    assert emails("DOCTOR_DECLINED") == []
 
 
 def test_the_users_list_reads_who_waits_without_a_query_per_row(client, db, make, login_as):
@@ -254,3 +320,40 @@ def test_two_admins_approving_at_once_approve_once(race_app, db, make):
     kinds = db.session.scalars(select(AuditEvent.kind)).all()
     assert kinds.count(AuditKind.DOCTOR_APPROVED) == 1
     assert len(emails("DOCTOR_APPROVED")) == 1
+
+
+@pytest.mark.postgres
+def test_one_admin_approving_as_another_declines_decides_once(race_app, db, make):
+    doctor, _ = waiting_doctor(make)
+    admins = [make.admin() for _ in range(2)]
+    user_id, admin_ids = doctor.user.id, [a.id for a in admins]
+
+    def attempt(i: int, barrier) -> str:
+        with race_app.test_request_context():
+            admin = _db.session.get(User, admin_ids[i])
+            shown = doctor_review.applicant(user_id)  # both pages read it waiting, and hold it
+            assert shown.active and shown.doctor_profile.approved_at is None
+            try:
+                barrier.wait()
+                if i == 0:
+                    doctor_review.approve(user_id, actor=admin)
+                else:
+                    doctor_review.decline(user_id, "Not verified.", actor=admin)
+                _db.session.commit()
+                return "approved" if i == 0 else "declined"
+            except Conflict:
+                _db.session.rollback()
+                return "refused"
+            finally:
+                _db.session.remove()
+
+    outcome = run_together(2, attempt)
+    assert outcome.count("refused") == 1
+    db.session.expire_all()
+    user = db.session.get(User, user_id)
+    if "approved" in outcome:
+        assert user.active and user.doctor_profile.approved_at is not None
+        assert (len(emails("DOCTOR_APPROVED")), len(emails("DOCTOR_DECLINED"))) == (1, 0)
+    else:
+        assert not user.active and user.doctor_profile.approved_at is None
+        assert (len(emails("DOCTOR_APPROVED")), len(emails("DOCTOR_DECLINED"))) == (0, 1)

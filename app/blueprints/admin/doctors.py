@@ -1,14 +1,15 @@
 """The front desk approves new doctors before patients can find them (`doctor_review`).
 
 The page shows what the doctor wrote about themselves, so the desk can check it (their
-registration, who they are) first; declining one is deactivating the account.
+registration, who they are) first, then approves them or declines them (the account is switched
+off and they are told, with the desk's reason if it gives one).
 """
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms import ApproveDoctorForm
+from app.blueprints.admin.forms import ApproveDoctorForm, DeclineDoctorForm
 from app.errors import render_error
 from app.extensions import db
 from app.security import client_ip, is_safe_next
@@ -16,12 +17,26 @@ from app.services import DomainError, doctor_review
 from app.views import ID, abort_with, form_status
 
 
-@bp.route(f"/users/<{ID}:user_id>/approve", methods=["GET", "POST"])
-def approve_doctor(user_id: int):
+def _applicant_or_404(user_id: int):
     try:
-        user = doctor_review.applicant(user_id)
+        return doctor_review.applicant(user_id)
     except DomainError as error:
         abort_with(error)
+
+
+def _back(form) -> str:
+    return form.next.data if is_safe_next(form.next.data) else url_for("admin.users")
+
+
+def _decided(user, verb: str, form):
+    """After approving or declining: back to the list the desk came from, saying what happened."""
+    flash(f"{user.full_name} {verb}", "success")
+    return redirect(_back(form))
+
+
+@bp.route(f"/users/<{ID}:user_id>/approve", methods=["GET", "POST"])
+def approve_doctor(user_id: int):
+    user = _applicant_or_404(user_id)
     form = ApproveDoctorForm()
     if form.validate_on_submit():
         try:
@@ -32,19 +47,48 @@ def approve_doctor(user_id: int):
         except DomainError as error:
             db.session.rollback()
             return render_error(error.status_code, error.message)
-        flash(
-            f"{user.full_name} is approved: patients can find and book them now, "
-            "and they have been emailed.",
-            "success",
+        return _decided(
+            user,
+            "is approved: patients can find and book them now, and they have been emailed.",
+            form,
         )
-        back = form.next.data
-        return redirect(back if is_safe_next(back) else url_for("admin.users"))
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    decline = DeclineDoctorForm(formdata=None, next=form.next.data)
+    return _review_page(user, form, decline, form_status(form))
+
+
+@bp.post(f"/users/<{ID}:user_id>/decline")
+def decline_doctor(user_id: int):
+    user = _applicant_or_404(user_id)
+    form = DeclineDoctorForm()
+    if not form.validate_on_submit():  # a reason past its length
+        approve = ApproveDoctorForm(formdata=None, next=form.next.data)
+        return _review_page(user, approve, form, 400)
+    try:
+        doctor_review.decline(
+            user_id,
+            form.reason.data,
+            actor=current_user._get_current_object(),
+            ip_address=client_ip(),
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return render_error(error.status_code, error.message)
+    return _decided(
+        user, "is declined: the account is switched off and they have been emailed.", form
+    )
+
+
+def _review_page(user, approve_form, decline_form, status: int):
     refusal = doctor_review.approval_refusal(user.doctor_profile)
     if refusal is not None:
         return render_error(409, refusal)
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    back = form.next.data if is_safe_next(form.next.data) else url_for("admin.users")
     return render_template(
-        "admin/approve_doctor.html", form=form, user=user, back=back
-    ), form_status(form)
+        "admin/approve_doctor.html",
+        form=approve_form,
+        decline_form=decline_form,
+        user=user,
+        back=_back(approve_form),
+    ), status

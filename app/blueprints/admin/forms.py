@@ -9,7 +9,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.blueprints.auth.forms import email_field
-from app.forms_common import SelectField, plain_text, reasonable_day
+from app.forms_common import SelectField, cancel_reason_field, plain_text, reasonable_day
 from app.models import AppointmentStatus, Role
 from app.services import closures
 from app.services.audit import AuditKind
@@ -142,6 +142,10 @@ class DeactivateForm(FlaskForm):
 
 class ApproveDoctorForm(FlaskForm):
     next = HiddenField(validators=[Optional(), Length(max=2000)])  # the list to go back to
+
+
+class DeclineDoctorForm(ApproveDoctorForm):
+    reason = cancel_reason_field("Why, for the email to them (optional)")
 
 
 class ClosureForm(FlaskForm):
