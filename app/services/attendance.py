@@ -112,14 +112,23 @@ def _confirm(appointment: Appointment, *, actor: User, via: str, now: datetime) 
         record(AuditKind.APPOINTMENT_ATTENDANCE_CONFIRMED, actor=actor, target=appointment, via=via)
 
 
+def said_on_booking(start_at: datetime, now: datetime) -> datetime | None:
+    """`attendance_confirmed_at` for a time booked (or moved to) at `now`: booking it inside the
+    reminder's reach is saying one will come, so nobody asks again; further ahead, None."""
+    return now if start_at <= now + _reach() else None
+
+
+def _reach() -> timedelta:
+    return timedelta(hours=current_app.config["REMINDER_HOURS_BEFORE"])
+
+
 def asked(appointment: Appointment, now: datetime) -> bool:
     """Whether the clinic is asking about this appointment yet: booked, unconfirmed, and starting
     within the reminder's reach (a visit weeks away needs no answer; booking it said as much)."""
-    reach = timedelta(hours=current_app.config["REMINDER_HOURS_BEFORE"])
     return (
         appointment.attendance_confirmed_at is None
         and refusal(appointment, now) is None
-        and appointment.start_at <= now + reach
+        and appointment.start_at <= now + _reach()
     )
 
 

@@ -24,7 +24,15 @@ from app.models import (
     User,
 )
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound, notifications, reminders, waitlist
+from app.services import (
+    Conflict,
+    DomainError,
+    NotFound,
+    attendance,
+    notifications,
+    reminders,
+    waitlist,
+)
 from app.services.access import can_manage
 from app.services.audit import AuditKind, record
 from app.timeutil import to_local, utcnow
@@ -145,6 +153,7 @@ def book(
         end_at=slot.end_at,
         notes=notes,
         status=AppointmentStatus.BOOKED,
+        attendance_confirmed_at=attendance.said_on_booking(slot.start_at, now),
     )
     db.session.add(appointment)
     try:

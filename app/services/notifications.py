@@ -247,7 +247,7 @@ def appointment_reminder(appointment: Appointment) -> None:
     doctor, patient = _parties(appointment)
     for role, person in (("patient", patient.user), ("doctor", doctor.user)):
         data = _appointment_data(appointment, doctor, patient, role)
-        if role == "patient":  # one click tells the front desk they will come
+        if role == "patient" and appointment.attendance_confirmed_at is None:  # one click says so
             data["attend_url"] = _url(f"/attendance/{attendance.make_token(appointment)}")
         key = reminder_key(appointment, role)
         _queue_email("APPOINTMENT_REMINDER", person.email, data, key=key)

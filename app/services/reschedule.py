@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import AppointmentChange, AppointmentStatus, Role, User
 from app.repositories import scheduling as repo
-from app.services import Conflict, NotFound, notifications, reminders, waitlist
+from app.services import Conflict, NotFound, attendance, notifications, reminders, waitlist
 from app.services.access import can_manage
 from app.services.audit import AuditKind, record
 from app.services.booking import (
@@ -81,7 +81,8 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
             appointment.slot_id = new_slot.id
             appointment.start_at = new_slot.start_at
             appointment.end_at = new_slot.end_at
-            appointment.attendance_confirmed_at = None  # said of the old time: asked again
+            # said of the old time; choosing a new one close by says it again
+            appointment.attendance_confirmed_at = attendance.said_on_booking(new_slot.start_at, now)
             db.session.add(change)
     except IntegrityError:
         raise SlotTaken() from None

@@ -15,6 +15,7 @@ from app.services import attendance, booking, reminders, reschedule
 from email_service.actions import parse_request
 from email_service.rendering import build_message
 from tests.helpers import text_of
+from tests.integration.outbox_helpers import messages
 from tests.integration.races import run_together
 
 NOW = datetime(2030, 3, 5, 9, 40, tzinfo=UTC)  # the suite's clinic is UTC
@@ -43,9 +44,9 @@ def visit(make, doctor, grace):
     return make.appointment(slot=make.slot(doctor=doctor, start_at=TOMORROW_8), patient=grace)
 
 
-def reminder_link(db, appointment) -> str:
+def reminder_link(db, appointment, now: datetime = NOW) -> str:
     """The path of the link in the patient's reminder, as the worker queues it."""
-    reminders.queue_due(NOW)
+    reminders.queue_due(now)
     db.session.commit()
     key = f"reminder:{appointment.id}:{appointment.start_at.isoformat()}:patient"
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
@@ -106,8 +107,8 @@ def test_a_link_for_a_moved_appointment_does_not_confirm_its_new_time(
 ):
     link = reminder_link(db, visit)
     assert client.post(link).status_code == 302
-    later = make.slot(doctor=doctor, start_at=TOMORROW_8 + timedelta(hours=1))
-    reschedule.reschedule(visit.id, later.id, actor=grace.user)
+    week_later = make.slot(doctor=doctor, start_at=TOMORROW_8 + timedelta(days=7))
+    reschedule.reschedule(visit.id, week_later.id, actor=grace.user)
     db.session.commit()
     assert db.session.get(Appointment, visit.id).attendance_confirmed_at is None  # asked anew
 
@@ -116,9 +117,38 @@ def test_a_link_for_a_moved_appointment_does_not_confirm_its_new_time(
         assert "before it moved" in text_of(response)
     db.session.expire_all()
     assert db.session.get(Appointment, visit.id).attendance_confirmed_at is None
-    new_link = reminder_link(db, visit)  # the new time's reminder has a link of its own
-    assert new_link != link
-    assert client.post(new_link).status_code == 302
+    the_day_before = NOW + timedelta(days=7)
+    with time_machine.travel(the_day_before, tick=False):
+        new_link = reminder_link(db, visit, the_day_before)  # the new time's own link
+        assert new_link != link
+        assert client.post(new_link).status_code == 302
+
+
+def test_booking_or_moving_to_a_time_within_the_reminders_reach_says_they_will_come(
+    client, db, make, doctor, grace
+):
+    """Nobody is asked about a visit they chose minutes ago: neither in their list nor by the
+    reminder's link (the reminder itself still goes)."""
+    soon = make.slot(doctor=doctor, start_at=TOMORROW_8)
+    later = make.slot(doctor=doctor, start_at=TOMORROW_8 + timedelta(days=7))
+    near = booking.book(grace, soon.id, None, actor=grace.user)
+    far = booking.book(grace, later.id, None, actor=grace.user)
+    db.session.commit()
+    assert (near.attendance_confirmed_at, far.attendance_confirmed_at) == (NOW, None)
+    reminders.queue_due(NOW)
+    db.session.commit()
+    (reminder,) = [
+        m
+        for m in messages(db)
+        if m.idempotency_key.startswith("reminder:") and m.idempotency_key.endswith(":patient")
+    ]
+    assert reminder.payload["action"] == "APPOINTMENT_REMINDER"
+    assert "attend_url" not in reminder.payload["data"]
+
+    other = make.slot(doctor=doctor, start_at=TOMORROW_8 + timedelta(hours=1))
+    reschedule.reschedule(far.id, other.id, actor=grace.user)  # moved into the next day
+    db.session.commit()
+    assert db.session.get(Appointment, far.id).attendance_confirmed_at == NOW
 
 
 def test_no_confirming_a_cancelled_appointment(client, db, visit, grace):
