@@ -20,7 +20,7 @@ from app.services import Conflict, NotFound
 from app.services.access import can_manage
 from app.services.audit import AuditKind, record
 from app.services.signed_links import InvalidLink, SignedLink
-from app.timeutil import utcnow
+from app.timeutil import local_day_bounds, to_local, utcnow
 
 LINKS = SignedLink("hms.attendance", lambda: link_max_age_hours() * 3600)
 MOVED = (
@@ -133,5 +133,22 @@ def asked(appointment: Appointment, now: datetime) -> bool:
 
 
 def asked_ids(appointments: list[Appointment], now: datetime) -> set[int]:
-    """The appointments on a page that get a "Confirm" button."""
+    """The appointments on a patient's page that get an "I will come" button."""
     return {a.id for a in appointments if asked(a, now)}
+
+
+def desk_asks(appointment: Appointment, now: datetime) -> bool:
+    """Whether the front desk (or the doctor) should still hear from this patient: as `asked`,
+    but reaching to the end of tomorrow too, since the desk calls tomorrow's patients whatever
+    the hour the reminders go."""
+    end_of_tomorrow = local_day_bounds(to_local(now).date() + timedelta(days=1))[1]
+    return (
+        appointment.attendance_confirmed_at is None
+        and refusal(appointment, now) is None
+        and appointment.start_at < max(now + _reach(), end_of_tomorrow)
+    )
+
+
+def desk_asks_ids(appointments: list[Appointment], now: datetime) -> set[int]:
+    """The appointments on a staff page that get a "Confirmed by phone" button."""
+    return {a.id for a in appointments if desk_asks(a, now)}

@@ -331,3 +331,30 @@ def test_the_email_opened_in_two_tabs_and_both_pressed_at_once_confirms_once(rac
     assert run_together(2, attempt) == ["confirmed", "confirmed"]  # both told it is done
     db.session.expire_all()
     assert len(confirmations(db)) == 1
+
+
+def test_the_desk_is_asked_about_all_of_tomorrow_patients_only_within_the_reminders_reach(
+    client, db, make, login_as, doctor, grace
+):
+    """At 09:40 the desk calls tomorrow's patients, the evening ones too (34 hours off), though
+    their reminder has not gone yet; the patient is not asked before their reminder."""
+    evening = make.appointment(
+        slot=make.slot(doctor=doctor, start_at=datetime(2030, 3, 6, 19, 30, tzinfo=UTC)),
+        patient=grace,
+    )
+    after = make.appointment(
+        slot=make.slot(doctor=doctor, start_at=datetime(2030, 3, 7, 8, 0, tzinfo=UTC)),
+        patient=grace,
+    )
+    button = f'action="/booking/appointments/{evening.id}/attendance"'
+    later_button = f'action="/booking/appointments/{after.id}/attendance"'
+    login_as(client, make.admin())
+    desk = text_of(client.get("/admin/appointments?order=soonest"))
+    assert button in desk and later_button not in desk
+    assert desk.count("Not confirmed yet") == 1
+    login_as(client, doctor.user)
+    sheet = text_of(client.get("/doctor/day?date=2030-03-06"))
+    assert button in sheet
+    login_as(client, grace.user)
+    mine = text_of(client.get("/patient/appointments"))
+    assert button not in mine and later_button not in mine

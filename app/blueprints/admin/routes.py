@@ -226,7 +226,7 @@ def appointments():
         today=local_today().isoformat(),
         tomorrow=(local_today() + timedelta(days=1)).isoformat(),
         can_check_in=lambda appointment: visits.check_in_refusal(appointment, now) is None,
-        asked=lambda appointment: attendance.asked(appointment, now),
+        asked=lambda appointment: attendance.desk_asks(appointment, now),
     )
 
 

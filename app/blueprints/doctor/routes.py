@@ -243,7 +243,7 @@ def day_sheet():
         first_visits=agenda.first_visit_ids(shown, me),
         writable=visits.notes_writable_ids(shown, now),
         check_ins=visits.check_in_ids(shown, now),
-        confirmable=attendance.asked_ids(shown, now),
+        confirmable=attendance.desk_asks_ids(shown, now),
     )
 
 
