@@ -73,6 +73,9 @@ def test_doctor_signs_up_fills_profile_publishes_weekly_slots_and_takes_a_day_of
     time_off.get_by_role("button", name="Remove open slots").click()
     expect(time_off.get_by_text("This field is required.")).to_be_visible()
     assert questions == []
+    # The answer is a new page: its deferred confirm.js asks only once it has run. On a busy
+    # machine the text above can show first, and a click then would go unasked.
+    page.wait_for_load_state("load")
     time_off.get_by_label("First day").fill(days[1].isoformat())
     time_off.get_by_label("Last day (inclusive)").fill(days[1].isoformat())
     time_off.get_by_role("button", name="Remove open slots").click()
