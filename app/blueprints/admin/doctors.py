@@ -5,6 +5,8 @@ registration, who they are) first, then approves them or declines them (the acco
 off and they are told, with the desk's reason if it gives one).
 """
 
+from functools import partial
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -28,9 +30,17 @@ def _back(form) -> str:
     return form.next.data if is_safe_next(form.next.data) else url_for("admin.users")
 
 
-def _decided(user, verb: str, form):
-    """After approving or declining: back to the list the desk came from, saying what happened."""
-    flash(f"{user.full_name} {verb}", "success")
+def _decide(user, form, decision, done: str):
+    """Approve or decline (`decision`, a doctor_review function of the account's id), commit,
+    and go back to the list the desk came from saying so; 404 or 409 when it cannot be done
+    (another admin decided first)."""
+    try:
+        decision(user.id, actor=current_user._get_current_object(), ip_address=client_ip())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return render_error(error.status_code, error.message)
+    flash(f"{user.full_name} {done}", "success")
     return redirect(_back(form))
 
 
@@ -39,19 +49,8 @@ def approve_doctor(user_id: int):
     user = _applicant_or_404(user_id)
     form = ApproveDoctorForm()
     if form.validate_on_submit():
-        try:
-            doctor_review.approve(
-                user_id, actor=current_user._get_current_object(), ip_address=client_ip()
-            )
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            return render_error(error.status_code, error.message)
-        return _decided(
-            user,
-            "is approved: patients can find and book them now, and they have been emailed.",
-            form,
-        )
+        done = "is approved: patients can find and book them now, and they have been emailed."
+        return _decide(user, form, doctor_review.approve, done)
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     decline = DeclineDoctorForm(formdata=None, next=form.next.data)
@@ -65,20 +64,8 @@ def decline_doctor(user_id: int):
     if not form.validate_on_submit():  # a reason past its length
         approve = ApproveDoctorForm(formdata=None, next=form.next.data)
         return _review_page(user, approve, form, 400)
-    try:
-        doctor_review.decline(
-            user_id,
-            form.reason.data,
-            actor=current_user._get_current_object(),
-            ip_address=client_ip(),
-        )
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        return render_error(error.status_code, error.message)
-    return _decided(
-        user, "is declined: the account is switched off and they have been emailed.", form
-    )
+    done = "is declined: the account is switched off and they have been emailed."
+    return _decide(user, form, partial(doctor_review.decline, reason=form.reason.data), done)
 
 
 def _review_page(user, approve_form, decline_form, status: int):
