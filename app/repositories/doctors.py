@@ -194,6 +194,12 @@ def doctor_account(user_id: int) -> User | None:
     )
 
 
+def profile_of(user_id: int) -> DoctorProfile | None:
+    """The doctor profile of account `user_id`, approved or not, active or not, its account
+    loaded with it (the profile's own joined load: the account's name is on every page)."""
+    return db.session.scalar(select(DoctorProfile).where(DoctorProfile.user_id == user_id))
+
+
 def lock_profile_of(user_id: int) -> DoctorProfile | None:
     """The doctor profile of account `user_id`, row-locked and read afresh: a request that read
     it before waiting for the lock sees what the holder did to the profile. Its user is loaded

@@ -2,7 +2,8 @@
 
 Slots are entered in the clinic's wall-clock time and stored in UTC, so a 09:00 slot stays at
 09:00 on both sides of a DST change. A doctor's own slots never overlap; creation is serialised
-per doctor by locking the doctor's row.
+per doctor by locking the doctor's row. The doctor keeps their own schedule, and the front desk
+can keep it for them (`doctor_of_account`); the audit trail records who acted.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AppointmentStatus, AvailabilitySlot, DoctorProfile, User
+from app.repositories import doctors as doctor_repo
 from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound, booking, waitlist
 from app.services.audit import AuditKind, record
@@ -43,6 +45,23 @@ class WeeklyResult:
     created: int
     skipped: int
     closed_days: tuple[date, ...] = ()  # clinic closures left out
+
+
+def doctor_of_account(user_id: int) -> DoctorProfile:
+    """The doctor whose schedule the front desk keeps, approved or not, active or not (a
+    switched-off doctor's open slots can still be removed): NotFound unless it is a doctor."""
+    doctor = doctor_repo.profile_of(user_id)
+    if doctor is None:
+        raise NotFound("That doctor does not exist.")
+    return doctor
+
+
+def _refuse_switched_off(doctor: DoctorProfile) -> None:
+    """Nobody can book a deactivated doctor: publishing times for them would only mislead."""
+    if not doctor.user.active:
+        raise Conflict(
+            f"{doctor.full_name}'s account is switched off: reactivate it before publishing times."
+        )
 
 
 def _refuse_closed(day: date, field_name: str) -> None:
@@ -102,15 +121,16 @@ def create_slot(
         raise DomainError("That time has already passed.", field="start_time")
 
     repo.lock_doctor(doctor.id)
+    _refuse_switched_off(doctor)
     _refuse_closed(day, "date")
     if repo.doctor_slots_between(doctor.id, start, end):
-        raise Conflict("This slot overlaps one of your existing slots.")
+        raise Conflict("This slot overlaps a slot already published.")
     slot = AvailabilitySlot(doctor_id=doctor.id, start_at=start, end_at=end)
     try:
         with db.session.begin_nested():
             db.session.add(slot)
     except IntegrityError:
-        raise Conflict("You already have a slot starting at that time.") from None
+        raise Conflict("A slot already starts at that time.") from None
     record(AuditKind.SLOT_CREATED, actor=actor, target=slot, start=start.isoformat())
     waitlist.slot_freed(slot, now)  # a place on a day someone is waiting for
     return slot
@@ -171,6 +191,7 @@ def create_weekly(
         )
 
     repo.lock_doctor(doctor.id)
+    _refuse_switched_off(doctor)
     closed = repo.closures_between(start_date, end_date)
     wanted = [want for want in wanted if want[0] not in closed]
     # Day bounds, not local_to_utc(day, 00:00): in some zones midnight itself is skipped by DST.
@@ -221,7 +242,7 @@ def create_weekly(
 
 
 def delete_slot(doctor: DoctorProfile, slot_id: int, *, actor: User) -> None:
-    """Delete a free slot of the doctor's own; a booked one stays (409)."""
+    """Delete a free slot of the doctor's; a booked one stays (409)."""
     slot = repo.lock_slot(slot_id)
     if slot is None or slot.doctor_id != doctor.id:
         raise NotFound("That slot does not exist.")

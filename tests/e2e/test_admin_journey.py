@@ -267,3 +267,64 @@ def test_the_desk_approves_a_new_doctor_and_patients_can_then_book_her(browse, m
         patient.get_by_role("alert").filter(has_text="Your appointment is booked.")
     ).to_be_visible()
     mailbox.expect(("BOOKING_CONFIRMATION", "ines@example.com"))
+
+
+def test_the_desk_keeps_a_doctors_schedule(browse, make, two_bookings, mailbox):
+    """Dr. Byron phones in: open a Thursday afternoon, and she is unwell on her booked morning.
+    The desk does both from her schedule; the patients she had are told, and the new times are
+    there for patients to book."""
+    journey = Journey("desk-schedule")
+    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    today = datetime.now(UTC).date()  # the clinic's zone is UTC in these tests
+    morning, afternoon = today + timedelta(days=3), today + timedelta(days=5)
+    desk = browse()
+    sign_in(desk, admin.email, FACTORY_PASSWORD)
+
+    use_menu(desk, "Users")
+    desk.get_by_role("row").filter(has_text="Dr. Ada Byron").get_by_role(
+        "link", name="Schedule"
+    ).click()
+    expect(desk.get_by_role("heading", name="Dr. Ada Byron's availability")).to_be_visible()
+    rows = desk.get_by_role("table", name="Dr. Ada Byron's slots").get_by_role("row")
+    expect(rows.filter(has_text="Grace Hopper")).to_contain_text("Booked")
+    expect(rows.filter(has_text="Open")).to_have_count(1)  # 09:00 and 09:30 are taken
+    journey.checkpoint(desk, "schedule")
+
+    template = desk.get_by_role("region", name="Add a weekly template")
+    template.get_by_label("From").fill(afternoon.isoformat())
+    template.get_by_label("To (inclusive)").fill(afternoon.isoformat())
+    for weekday in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        template.get_by_label(weekday).check()
+    template.get_by_label("Day starts at").fill("14:00")
+    template.get_by_label("Day ends at").fill("15:00")
+    template.get_by_label("Minutes per slot").fill("30")
+    template.get_by_role("button", name="Create slots").click()
+    expect(desk.get_by_role("alert").filter(has_text="Created 2 slots, skipped 0")).to_be_visible()
+    expect(rows.filter(has_text=afternoon.strftime("%a %d %b %Y"))).to_have_count(2)
+
+    # The page is new: its deferred confirm.js must have run for the browser to ask.
+    desk.wait_for_load_state("load")
+    questions: list[str] = []
+    desk.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    time_off = desk.get_by_role("region", name="Take time off")
+    time_off.get_by_label("First day").fill(morning.isoformat())
+    time_off.get_by_label("Last day (inclusive)").fill(morning.isoformat())
+    time_off.get_by_label(re.compile("Also cancel")).check()
+    time_off.get_by_label(re.compile("Reason")).fill("Dr. Byron is unwell.")
+    time_off.get_by_role("button", name="Remove open slots").click()
+    expect(
+        desk.get_by_role("alert").filter(
+            has_text="Removed 3 open slots. Cancelled 2 booked appointments first"
+        )
+    ).to_be_visible()
+    assert questions and questions[0].startswith("Clear Dr. Ada Byron's slots from")
+    expect(rows.filter(has_text=morning.strftime("%a %d %b %Y"))).to_have_count(0)
+    journey.checkpoint(desk, "cleared")
+    mailbox.expect_text("BOOKING_CANCELLED", "grace@example.com", "Dr. Byron is unwell.")
+    mailbox.expect(("BOOKING_CANCELLED", "alan@example.com"))
+
+    patient = browse()
+    sign_in(patient, "grace@example.com", FACTORY_PASSWORD)
+    use_menu(patient, "Find a doctor")
+    patient.get_by_role("link", name="Dr. Ada Byron").click()
+    expect(patient.get_by_role("link", name=re.compile("14:30"))).to_be_visible()

@@ -98,7 +98,7 @@ def test_an_overlapping_slot_is_a_409(client, db, doctor):
     response = client.post("/doctor/availability", data={**data, "start_time": "10:15"})
 
     assert response.status_code == 409
-    assert "overlaps one of your existing slots" in text_of(response)
+    assert "overlaps a slot already published" in text_of(response)
     assert slot_count(db) == 1
 
 

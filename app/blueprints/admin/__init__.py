@@ -8,4 +8,4 @@ from app.security import role_required
 bp = Blueprint("admin", __name__)
 bp.before_request(role_required(Role.ADMIN))
 
-from app.blueprints.admin import doctors, frontdesk, routes  # noqa: E402, F401
+from app.blueprints.admin import doctors, frontdesk, routes, schedules  # noqa: E402, F401

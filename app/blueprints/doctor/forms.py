@@ -104,7 +104,7 @@ class ClearSlotsForm(FlaskForm):
     first_day = date_field("First day")
     last_day = date_field("Last day (inclusive)")
     cancel_booked = BooleanField(
-        "Also cancel my booked appointments on those days (each patient is emailed)"
+        "Also cancel the booked appointments on those days (each patient is emailed)"
     )
     reason = cancel_reason_field("Reason given to those patients (optional)")
 

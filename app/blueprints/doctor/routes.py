@@ -3,18 +3,15 @@ from functools import partial
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.blueprints.doctor import bp
+from app.blueprints.doctor import bp, schedule
 from app.blueprints.doctor.forms import (
-    ClearSlotsForm,
     DaySheetForm,
     DoctorProfileForm,
     FollowUpForm,
     LateForm,
     OutcomeForm,
     PatientSearchForm,
-    SlotForm,
     VisitNotesForm,
-    WeeklyForm,
 )
 from app.extensions import db
 from app.models import DoctorProfile
@@ -25,13 +22,11 @@ from app.services import (
     agenda,
     attendance,
     booking,
-    closures,
     directory,
     profiles,
     visits,
     waitlist,
 )
-from app.services import availability as availability_service
 from app.timeutil import format_local, local_today, utcnow
 from app.views import (
     ID,
@@ -41,10 +36,7 @@ from app.views import (
     form_status,
     page_arg,
     profile_page,
-    show_domain_error,
 )
-
-AVAILABILITY = "doctor/availability.html"
 
 
 def _me() -> DoctorProfile:
@@ -63,136 +55,40 @@ def dashboard():
     )
 
 
-AVAILABILITY_FORMS = {
-    "slot_form": SlotForm,
-    "weekly_form": WeeklyForm,
-    "clear_form": ClearSlotsForm,
-}
-
-
-def _availability_page(doctor: DoctorProfile, posted: str | None = None, **forms) -> dict:
-    """The availability page's context: its three forms (blank, but for the one `posted` and
-    passed in), the doctor's slots, and the clinic's coming closures."""
-    slots = agenda.doctor_slots_page(
-        doctor, now=utcnow(), page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
+def _schedule() -> schedule.Schedule:
+    """The signed-in doctor's own schedule page."""
+    return schedule.Schedule(
+        _me(),
+        {
+            "page": "doctor.availability",
+            "weekly": "doctor.availability_weekly",
+            "clear": "doctor.clear_availability",
+            "delete": "doctor.delete_slot",
+        },
     )
-    blank = {name: form(formdata=None) for name, form in AVAILABILITY_FORMS.items()}
-    closed = closures.upcoming()
-    wanted = waitlist.waiting(doctor.id, local_today())
-    return {
-        **blank,
-        **forms,
-        "slots": slots,
-        "posted": posted,
-        "closures": closed,
-        "waiting": wanted,
-    }
-
-
-def _availability_form(form, posted: str, act):
-    """One of the availability page's forms ("slot", "weekly", "clear"): a valid one runs
-    `act(doctor, form)`, which returns the (message, category) to flash, and comes back to the
-    page; otherwise the page is shown again with the form's errors next to its fields."""
-    doctor = _me()
-    context = partial(_availability_page, doctor, posted, **{f"{posted}_form": form})
-    if form.validate_on_submit():
-        try:
-            message, category = act(doctor, form)
-            db.session.commit()
-        except DomainError as error:
-            return show_domain_error(error, form, AVAILABILITY, **context())
-        flash(message, category)
-        return redirect(url_for(".availability"))
-    return render_template(AVAILABILITY, **context()), 400
 
 
 @bp.route("/availability", methods=["GET", "POST"])
 def availability():
     if request.method == "GET":
-        return render_template(AVAILABILITY, **_availability_page(_me()))
-
-    def publish(doctor, form):
-        availability_service.create_slot(
-            doctor, form.date.data, form.start_time.data, form.end_time.data, actor=current_user
-        )
-        return "Slot published.", "success"
-
-    return _availability_form(SlotForm(), "slot", publish)
+        return schedule.show(_schedule())
+    return schedule.publish(_schedule())
 
 
 @bp.post("/availability/weekly")
 def availability_weekly():
-    def fill(doctor, form):
-        result = availability_service.create_weekly(
-            doctor,
-            start_date=form.start_date.data,
-            end_date=form.end_date.data,
-            weekdays=form.weekdays.data,
-            day_start=form.day_start.data,
-            day_end=form.day_end.data,
-            slot_minutes=form.slot_minutes.data,
-            actor=current_user,
-        )
-        created = f"Created {result.created} slots, skipped {result.skipped}"
-        message = f"{created} (overlapping or in the past)."
-        if result.closed_days:
-            days = ", ".join(f"{day:%a %d %b}" for day in result.closed_days)
-            message += f" The clinic is closed on {days}: nothing was published then."
-        return message, "success"
-
-    return _availability_form(WeeklyForm(), "weekly", fill)
-
-
-def _cleared(result: availability_service.ClearResult) -> str:
-    removed = (
-        f"Removed {result.removed} open slot{'s' if result.removed != 1 else ''}."
-        if result.removed
-        else "There were no open slots to remove on those days."
-    )
-    if result.cancelled:
-        n = result.cancelled
-        removed += (
-            f" Cancelled {n} booked appointment{'s' if n != 1 else ''} first; "
-            f"{'each patient has' if n != 1 else 'the patient has'} been emailed."
-        )
-    if not result.kept_booked:
-        return removed
-    kept = result.kept_booked
-    which = "The booked appointment" if kept == 1 else f"The {kept} booked appointments"
-    return (
-        f"{removed} {which} on those days still {'stands' if kept == 1 else 'stand'}: cancel "
-        "any you cannot keep under Appointments, and the patient is emailed."
-    )
+    return schedule.weekly(_schedule())
 
 
 @bp.post("/availability/clear")
 def clear_availability():
     """Time off: the open slots of a run of days go in one step; booked ones stay."""
-
-    def clear(doctor, form):
-        result = availability_service.clear_open_slots(
-            doctor,
-            first_day=form.first_day.data,
-            last_day=form.last_day.data,
-            actor=current_user,
-            cancel_booked=form.cancel_booked.data,
-            reason=form.reason.data,
-        )
-        return _cleared(result), "success" if result.removed or result.cancelled else "info"
-
-    return _availability_form(ClearSlotsForm(), "clear", clear)
+    return schedule.clear(_schedule())
 
 
 @bp.post(f"/availability/<{ID}:slot_id>/delete")
 def delete_slot(slot_id: int):
-    doctor = _me()
-    try:
-        availability_service.delete_slot(doctor, slot_id, actor=current_user)
-        db.session.commit()
-    except DomainError as error:
-        abort_with(error)
-    flash("Slot deleted.", "success")
-    return redirect(back_url(url_for(".availability")))
+    return schedule.delete(_schedule(), slot_id)
 
 
 @bp.get("/appointments")
