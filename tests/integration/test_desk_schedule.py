@@ -43,6 +43,20 @@ def iso(days: int) -> str:
     return (local_today() + timedelta(days=days)).isoformat()
 
 
+def one_morning(days: int) -> dict:
+    """The weekly template's form for one day, 09:00 to 10:00 in two slots."""
+    day = iso(days)
+    weekdays = [str(d) for d in range(7)]
+    return {
+        "start_date": day,
+        "end_date": day,
+        "weekdays": weekdays,
+        "day_start": "09:00",
+        "day_end": "10:00",
+        "slot_minutes": "30",
+    }
+
+
 def starts(db, doctor) -> list[datetime]:
     db.session.expire_all()
     query = select(AvailabilitySlot.start_at).where(AvailabilitySlot.doctor_id == doctor.id)
@@ -92,14 +106,7 @@ def test_the_desk_publishes_a_slot_for_the_doctor_in_its_own_name(client, db, do
 def test_the_desk_fills_a_weekly_template(client, db, doctor, admin):
     response = client.post(
         url(doctor, "/weekly"),
-        data={
-            "start_date": iso(7),
-            "end_date": iso(7),
-            "weekdays": [str(d) for d in range(7)],
-            "day_start": "09:00",
-            "day_end": "10:00",
-            "slot_minutes": "30",
-        },
+        data=one_morning(7),
     )
 
     assert response.status_code == 302
@@ -191,14 +198,7 @@ def test_a_switched_off_doctor_gets_no_new_times_but_old_ones_can_go(client, db,
     )
     weekly = client.post(
         url(doctor, "/weekly"),
-        data={
-            "start_date": iso(7),
-            "end_date": iso(7),
-            "weekdays": [str(d) for d in range(7)],
-            "day_start": "09:00",
-            "day_end": "10:00",
-            "slot_minutes": "30",
-        },
+        data=one_morning(7),
     )
     removed = client.post(url(doctor, f"/{old.id}/delete"))
 
