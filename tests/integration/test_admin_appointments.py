@@ -225,6 +225,9 @@ def test_csv_export_matches_the_filter(client, admin, roster):
         "cancelled_by",
         "notes",
         "cancel_reason",
+        "patient_phone",
+        "attendance_confirmed_at",
+        "checked_in_at",
     ]
     d = roster["d"]
     assert len(rows) == 2
@@ -249,6 +252,28 @@ def test_csv_export_names_who_cancelled_and_why(client, db, admin, roster):
     row = next(r for r in _csv(client) if r[0] == str(roster["b"].id))
     assert (row[3], row[10], row[12]) == ("cancelled", "Ada Admin", "'=Doctor unwell")
     assert row[9] != ""
+
+
+def test_csv_export_gives_the_desk_what_it_calls_and_checks(client, db, make, admin):
+    """The call list of `?status=unconfirmed` needs the number; confirmation and arrival show."""
+    start = (utcnow() + timedelta(hours=2)).replace(microsecond=0)
+    patient = make.patient(user__phone="+1 555 0199")
+    confirmed = _appointment(make, make.doctor(), patient, start)
+    confirmed.attendance_confirmed_at = start - timedelta(hours=20)
+    confirmed.checked_in_at = start - timedelta(minutes=10)
+    waiting = _appointment(make, make.doctor(), make.patient(), start + timedelta(hours=1))
+    db.session.commit()
+
+    rows = {row[0]: row for row in _csv(client)[1:]}
+    unconfirmed = _csv(client, "?status=unconfirmed")[1:]
+
+    assert rows[str(confirmed.id)][13:] == [
+        "'+1 555 0199",  # a spreadsheet would read +1 … as a formula: defused like any cell
+        (start - timedelta(hours=20)).isoformat(timespec="minutes"),
+        (start - timedelta(minutes=10)).isoformat(timespec="minutes"),
+    ]
+    assert rows[str(waiting.id)][14:] == ["", ""]
+    assert [row[0] for row in unconfirmed] == [str(waiting.id)]
 
 
 def test_csv_export_defuses_formulas(client, make, admin):

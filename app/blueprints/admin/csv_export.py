@@ -29,7 +29,11 @@ HEADER = [
     "cancelled_at",
     "cancelled_by",
     "notes",
-    "cancel_reason",  # last: added after the others, whose places spreadsheets may rely on
+    # Added after the others, whose places spreadsheets may rely on: new columns go last.
+    "cancel_reason",
+    "patient_phone",  # the desk's call list (`?status=unconfirmed`) is worked by phone
+    "attendance_confirmed_at",
+    "checked_in_at",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,6 +64,9 @@ def _row(appointment: Appointment) -> list:
         appointment.cancelled_by.full_name if appointment.cancelled_by else "",
         appointment.notes,
         appointment.cancel_reason,
+        patient.user.phone,
+        _when(appointment.attendance_confirmed_at),
+        _when(appointment.checked_in_at),
     ]
 
 
