@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.blueprints.booking import BOOKING_CHANGES_LIMIT
+from app.blueprints.main.doctors import PUBLIC_PAGES_LIMIT
 from app.extensions import db, limiter
 from app.models import Appointment, OutboxMessage
 from app.services import attendance, calendar_feed
@@ -29,6 +30,7 @@ CALENDAR_FEED_PER_HOUR = 30
 ATTENDANCE_POSTS_PER_HOUR = 20
 TWO_STEP_CODES_PER_HOUR = 10
 BOOKING_CHANGES = int(BOOKING_CHANGES_LIMIT.split()[0])
+PUBLIC_PAGES_PER_MINUTE = int(PUBLIC_PAGES_LIMIT.split()[0])
 MINUTE = timedelta(seconds=61)
 
 
@@ -229,6 +231,23 @@ def test_a_calendar_feed_is_limited_per_address_not_per_ip(limited, make, clock)
 
     clock.shift(timedelta(hours=1, seconds=1))
     assert provider.get(paths[0]).status_code == 200
+
+
+def test_the_public_directory_is_limited_per_ip_across_its_pages(limited, make, clock):
+    """Anyone may read the directory without signing in; a scraper walking it hits one budget
+    for the search and the doctors' pages, and another address is not held up."""
+    doctor_page = f"/doctors/{make.doctor().id}"
+    scraper = client_at(limited, "203.0.113.9")
+    for n in range(PUBLIC_PAGES_PER_MINUTE):
+        path = doctor_page if n % 2 else f"/doctors?q=a&page={n}"
+        assert scraper.get(path).status_code == 200, n
+
+    assert_limited(scraper.get(doctor_page))
+    assert_limited(scraper.get("/doctors"))
+    assert client_at(limited, "203.0.113.10").get("/doctors").status_code == 200
+
+    clock.shift(MINUTE)
+    assert scraper.get(doctor_page).status_code == 200
 
 
 def test_the_reminders_attendance_link_is_limited_per_ip(limited, make, clock):
