@@ -238,6 +238,10 @@ def test_the_desk_declines_an_applicant_who_is_told_why_and_signed_out(
     assert applicant.get("/doctor/").status_code == 302  # signed out at their next page
     assert "waiting for approval" not in said(client.get("/admin/"))
     assert _names(client, "?status=waiting") == []
+    listed = table_rows(
+        client.get("/admin/users?role=doctor").get_data(as_text=True), "data-table", "users"
+    )
+    assert "Deactivated" in listed[1][3] and "Never approved" in listed[1][3]
     # reactivated later, they wait for approval again rather than going straight to patients
     assert client.post(f"/admin/users/{doctor.user.id}/activate").status_code == 302
     assert _names(client, "?status=waiting") == ["Dr. Ines Novak"]
