@@ -23,10 +23,18 @@ MESSAGES = {
     500: ("Something went wrong", "An unexpected error happened on our side. Please try again."),
 }
 
+# A limit met by reading (the public directory, a calendar feed) is not met by "attempts".
+TOO_MANY_READS = (
+    "Too many requests",
+    "Too many requests in a short time. Please wait and try again.",
+)
+
 
 def render_error(status: int, detail: str | None = None, back: str | None = None):
     """The error page; `back`, a path on this site, gets a button of its own."""
     title, message = MESSAGES.get(status, MESSAGES[500])
+    if status == 429 and request.method in ("GET", "HEAD"):
+        title, message = TOO_MANY_READS
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "detail": detail or message}, status
     try:
