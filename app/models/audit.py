@@ -15,6 +15,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_created_at", "created_at"),
         Index("ix_audit_events_kind_created", "kind", "created_at"),
         Index("ix_audit_events_actor_created", "actor_id", "created_at"),
+        # What was done to an account, by whoever (its sign-in history, `about_account`).
+        Index("ix_audit_events_target_created", "target_type", "target_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

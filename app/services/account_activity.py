@@ -17,6 +17,7 @@ SHOWN = 20
 
 # What each kind says to the account's owner.
 WHAT = {
+    AuditKind.SIGNUP: "Account created",
     AuditKind.LOGIN_SUCCESS: "Signed in",
     AuditKind.LOGIN_FAILURE: "Sign-in refused",
     AuditKind.LOGOUT: "Signed out, on every device",
@@ -47,11 +48,13 @@ class Activity:
 
 def recent(user: User, limit: int = SHOWN) -> list[Activity]:
     """The account's latest sign-ins and sign-in changes, newest first."""
-    return [_activity(event) for event in repo.recent_by(user.id, WHAT, limit)]
+    return [_activity(event, user) for event in repo.about_account(user.id, WHAT, limit)]
 
 
-def _activity(event) -> Activity:
+def _activity(event, user: User) -> Activity:
     what = WHAT[event.kind]
+    if event.actor_id not in (None, user.id):  # an admin, for a caller on the phone
+        what += " by the front desk"
     details = event.details or {}
     if event.kind == AuditKind.LOGIN_FAILURE:
         what += f": {REFUSED.get(details.get('reason'), 'wrong password')}"
@@ -59,5 +62,5 @@ def _activity(event) -> Activity:
         what += f" {HOW[details['second_step']]}"
     elif details.get("new") and event.kind in EMAILS:
         what += f": {details['new']}"
-    warning = event.kind not in (AuditKind.LOGIN_SUCCESS, AuditKind.LOGOUT)
+    warning = event.kind not in (AuditKind.SIGNUP, AuditKind.LOGIN_SUCCESS, AuditKind.LOGOUT)
     return Activity(event.created_at, what, event.ip_address, warning)

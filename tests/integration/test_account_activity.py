@@ -3,12 +3,15 @@
 from datetime import timedelta
 
 import time_machine
+from sqlalchemy import select
 
 from app.extensions import db as _db
+from app.models import User
 from app.services.audit import AuditKind, record
 from app.timeutil import utcnow
 from tests.factories import PASSWORD
 from tests.helpers import count_queries, table_rows
+from tests.integration.test_two_step import turn_on
 
 
 def rows(client) -> list[list[str]]:
@@ -83,3 +86,64 @@ def test_the_page_shows_the_latest_twenty_in_one_query_however_long_the_trail(
     with count_queries(db.engine) as many:
         assert len(rows(client)) == 20
     assert len(many) == len(few)
+
+
+def test_what_the_desk_did_to_an_account_is_its_owners_not_the_admins(app, make, login_as):
+    """A caller's sign-in email changed and two-step sign-in turned off by the front desk: the
+    caller reads both, said to be the desk's doing; the admin's own list stays their own."""
+    patient = make.patient(user__email="caller@example.com").user
+    turn_on(patient)
+    desk = app.test_client()
+    desk.environ_base["REMOTE_ADDR"] = "192.0.2.80"  # before signing in: sessions keep to it
+    login_as(desk, make.admin())
+    changed = desk.post(f"/admin/users/{patient.id}/email", data={"email": "new@example.com"})
+    assert changed.headers["Location"].startswith("/admin/users")
+    turned_off = desk.post(f"/admin/users/{patient.id}/two-step/off")
+    assert turned_off.headers["Location"].startswith("/admin/users")
+
+    caller = login_as(app.test_client(), patient)
+    assert [row[1:] for row in rows(caller)] == [
+        ["Two-step sign-in turned off by the front desk", "192.0.2.80"],
+        ["Sign-in email changed by the front desk: new@example.com", "192.0.2.80"],
+    ]
+    assert rows(desk) == []
+
+
+def test_an_account_begins_with_its_creation_and_a_sign_up_is_its_first_sign_in(
+    app, client, make, login_as
+):
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    signed_up = client.post(
+        "/auth/signup/patient",
+        data={
+            "full_name": "Lena Fischer",
+            "email": "lena@example.com",
+            "password": "correct-horse-2026",
+            "confirm_password": "correct-horse-2026",
+        },
+    )
+    assert signed_up.headers["Location"] == "/patient/"
+
+    assert [row[1:] for row in rows(client)] == [
+        ["Signed in", "198.51.100.20"],
+        ["Account created", "198.51.100.20"],
+    ]
+    desk = login_as(app.test_client(), make.admin())
+    listed = table_rows(
+        desk.get("/admin/users?q=lena@example.com").get_data(as_text=True), "data-table", "users"
+    )
+    assert "Never" not in " ".join(listed[1])  # its last sign-in is the sign-up's
+
+
+def test_a_patient_the_desk_registered_reads_that_the_desk_made_the_account(app, make, login_as):
+    desk = login_as(app.test_client(), make.admin())
+    registered = desk.post(
+        "/admin/patients/new", data={"full_name": "Ravi Menon", "email": "ravi@example.com"}
+    )
+    assert registered.headers["Location"].endswith("/book")  # on to choosing their doctor
+    assert rows(desk) == []  # the admin made an account, not theirs
+
+    ravi = _db.session.scalar(select(User).where(User.email == "ravi@example.com"))
+    assert [row[1] for row in rows(login_as(app.test_client(), ravi))] == [
+        "Account created by the front desk"
+    ]

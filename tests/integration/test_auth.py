@@ -48,7 +48,8 @@ def test_doctor_signup_creates_user_profile_welcome_mail_and_audit(client, db):
     message = db.session.scalar(select(OutboxMessage))
     assert message.payload["action"] == "SIGNUP_WELCOME"
     assert message.payload["to"] == "jane.doe@example.com"
-    assert db.session.scalar(select(AuditEvent.kind)) == "signup"
+    kinds = db.session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)).all()
+    assert kinds == ["signup", "login.success"]  # created, then signed in
     # and the new doctor is signed in
     assert "Dr. Jane Doe" in client.get("/doctor/").get_data(as_text=True)
 

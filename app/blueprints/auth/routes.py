@@ -47,6 +47,7 @@ def _sign_up(role: Role, form, create, **context):
         )
         try:
             user = create(form, new)
+            accounts.signed_in(user, ip_address=client_ip())  # the session starts here
             db.session.commit()
         except DomainError as error:
             return show_domain_error(error, form, "auth/signup.html", **context)
