@@ -97,7 +97,9 @@ class Config:
     TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY")
 
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Unset: the app's database when it is PostgreSQL, so that every process and machine counts
+    # together; memory otherwise (app/rate_limit_storage.py).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
     RATELIMIT_HEADERS_ENABLED = True
 
     SESSION_COOKIE_HTTPONLY = True
@@ -201,6 +203,7 @@ class TestingConfig(Config):
     EMAIL_SERVICE_TIMEOUT = 2.0
     OUTBOX_IDLE_SECONDS = 0.1
     RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"  # a fresh count for each app; tests opt in to database://
     WTF_CSRF_ENABLED = False
     ADMIN_STATS_CACHE_SECONDS = 0  # exact figures in every test; the cache has its own
     DIRECTORY_CACHE_SECONDS = 0

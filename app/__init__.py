@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import instrumentation, transactions
+from app import instrumentation, rate_limit_storage, transactions
 from config import Config, config_for
 
 
@@ -73,6 +73,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
+    rate_limit_storage.configure(app)  # where the counters live, before the limiter starts
     limiter.init_app(app)
     oauth.init_app(app)
     if app.config.get("GOOGLE_CLIENT_ID"):

@@ -4,6 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.doctor import DoctorProfile
 from app.models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from app.models.patient import PatientProfile
+from app.models.rate_limit import RateLimitCounter
 from app.models.scheduling import (
     CANCEL_REASON_MAX,
     Appointment,
@@ -28,6 +29,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "PatientProfile",
+    "RateLimitCounter",
     "RecoveryCode",
     "Role",
     "User",
