@@ -4,6 +4,8 @@ The data keys are the email service's protocol (see email_service/README.md). Ti
 formatted here, in the clinic's zone, because the email service knows nothing of the clinic.
 """
 
+import secrets
+
 from flask import current_app
 
 from app.extensions import db
@@ -78,7 +80,9 @@ def doctor_declined(user: User, reason: str | None) -> None:
     data = {"full_name": user.full_name, "help_phone": current_app.config["CLINIC_PHONE"]}
     if reason:
         data["decline_reason"] = reason
-    _queue_email("DOCTOR_DECLINED", user.email, data, key=f"doctor-declined:{user.id}")
+    # Declined, reactivated for another look, declined again: each is a message of its own.
+    key = f"doctor-declined:{user.id}:{secrets.token_hex(8)}"
+    _queue_email("DOCTOR_DECLINED", user.email, data, key=key)
 
 
 def password_reset_link(user: User, url: str, *, valid_for: str, key: str) -> None:
@@ -180,9 +184,11 @@ def email_changed(user: User, old_email: str) -> None:
         "help_phone": current_app.config["CLINIC_PHONE"],
         "login_url": _url("/auth/login"),
     }
+    # An address may come back (work, home, work again): the key names this change, not it.
+    change = secrets.token_hex(8)
     for which, address in (("old", old_email), ("new", user.email)):
         _queue_email(
-            "EMAIL_CHANGED", address, data, key=f"email-changed:{user.id}:{user.email}:{which}"
+            "EMAIL_CHANGED", address, data, key=f"email-changed:{user.id}:{change}:{which}"
         )
 
 

@@ -90,3 +90,16 @@ def test_a_missing_account_is_a_404(client, desk):
     assert (
         client.post("/admin/users/999999/email", data={"email": "a@example.com"}).status_code == 404
     )
+
+
+def test_an_address_can_come_back_more_than_once_and_each_change_is_told(client, desk, make, db):
+    """Work address, home address, work again: each change emails both addresses, however often
+    one of them has been used before."""
+    user = make.patient(user__email="home@example.com").user
+    moves = ["work@example.com", "home@example.com", "work@example.com", "home@example.com"]
+
+    assert [change(client, user, email).status_code for email in moves] == [302] * 4
+
+    notices = [m.payload for m in messages(db) if m.payload["action"] == "EMAIL_CHANGED"]
+    assert len(notices) == 2 * len(moves)
+    assert [n["data"]["new_email"] for n in notices[::2]] == moves

@@ -361,3 +361,18 @@ def test_one_admin_approving_as_another_declines_decides_once(race_app, db, make
     else:
         assert not user.active and user.doctor_profile.approved_at is None
         assert (len(emails("DOCTOR_APPROVED")), len(emails("DOCTOR_DECLINED"))) == (0, 1)
+
+
+def test_a_doctor_declined_reactivated_and_declined_again_is_told_each_time(
+    client, db, make, login_as
+):
+    """They sent their papers, the desk gave them another look, and still could not approve."""
+    doctor, _ = waiting_doctor(make)
+    login_as(client, make.admin())
+    decline = f"/admin/users/{doctor.user.id}/decline"
+    for reason in ("We could not verify your registration.", "Your registration has lapsed."):
+        assert client.post(decline, data={"reason": reason}).status_code == 302
+        assert client.post(f"/admin/users/{doctor.user.id}/activate").status_code == 302
+
+    told = [email.payload["data"]["decline_reason"] for email in emails("DOCTOR_DECLINED")]
+    assert told == ["We could not verify your registration.", "Your registration has lapsed."]
