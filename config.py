@@ -72,6 +72,9 @@ class Config:
     # After a failed after-response attempt, this process leaves new messages to the worker for
     # this long (app/services/delivery.py, AfterResponsePause).
     OUTBOX_AFTER_RESPONSE_PAUSE_SECONDS = env_int("OUTBOX_AFTER_RESPONSE_PAUSE_SECONDS", 30)
+    # Sent emails are copies of what patients were told: the worker deletes them this many days
+    # after they went (0 keeps them). Unsent and given-up ones stay until an operator looks.
+    OUTBOX_KEEP_SENT_DAYS = env_int("OUTBOX_KEEP_SENT_DAYS", 30)
 
     BOOKING_MIN_NOTICE_MINUTES = env_int("BOOKING_MIN_NOTICE_MINUTES", 60)
     BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)

@@ -67,6 +67,17 @@ def register(app: Flask) -> None:
         summary = ", ".join(f"{totals[status]} {status.value}" for status in sorted(totals))
         click.echo(f"Outbox worker stopped: {summary or 'nothing was due'}.")
 
+    @outbox_group.command("prune")
+    def outbox_prune() -> None:
+        """Delete emails sent more than OUTBOX_KEEP_SENT_DAYS ago (a running worker does it
+        every hour)."""
+        deleted, before = delivery.prune_sent_emails()
+        if before is None:
+            click.echo("OUTBOX_KEEP_SENT_DAYS is 0: sent emails are kept.")
+        else:
+            when = before.isoformat(timespec="seconds")
+            click.echo(f"Deleted {deleted} email{'s' * (deleted != 1)} sent before {when}.")
+
     @app.cli.group("reminders")
     def reminders_group() -> None:
         """Appointment reminders (the outbox worker also queues them on its own schedule)."""

@@ -17,10 +17,12 @@ from typing import Any
 import psycopg
 from sqlalchemy import (
     Connection,
+    Delete,
     Row,
     Select,
     Update,
     bindparam,
+    delete,
     func,
     select,
     tuple_,
@@ -31,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import OutboxKind, OutboxMessage, OutboxStatus
+from app.models.outbox import SENT_EMAILS
 
 DELIVERABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 
@@ -115,6 +118,17 @@ def _backlog() -> Select:
     ).where(OutboxMessage.status.in_((*DELIVERABLE, OutboxStatus.DEAD)))
 
 
+def delete_sent_emails(before: datetime, limit: int) -> int:
+    """Delete up to `limit` emails sent before `before`, oldest first; returns how many.
+
+    Only emails: a calendar create is looked up by its key when its appointment is cancelled or
+    moved (app/services/calendar_sync.py), and calendar payloads hold ids, not what was said.
+    Rows another transaction holds are skipped, left for the next sweep.
+    """
+    result = db.session.execute(_delete_sent_emails(), {"before": before, "limit": limit})
+    return result.rowcount
+
+
 # Built once per process, their values bound at each run (as the pages' statements are): a
 # booking's two emails run four of them after the response, and the worker thousands.
 
@@ -162,6 +176,22 @@ def _update_if_unchanged(names: tuple[str, ...]) -> Update:
             OutboxMessage.status.in_(DELIVERABLE),
         )
         .values({name: bindparam(f"new_{name}") for name in names})
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _delete_sent_emails() -> Delete:
+    oldest = (
+        select(OutboxMessage.id)
+        .where(SENT_EMAILS, OutboxMessage.sent_at < bindparam("before"))
+        .order_by(OutboxMessage.sent_at)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        delete(OutboxMessage)
+        .where(OutboxMessage.id.in_(oldest.scalar_subquery()))
         .execution_options(synchronize_session=False)
     )
 

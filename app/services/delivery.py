@@ -18,7 +18,8 @@ The steps, each its own short unit of work:
    dead (refused for good, or out of attempts).
 
 Unlike services, this module commits: the worker's transactions are its unit of work, and the
-commits live here, in `_claim`, `_record` and `_release`, and nowhere else. A worker that dies
+commits live here, in `_claim`, `_record` and `_release` and the worker's two schedules
+(`queue_reminders`, `prune_sent_emails`), and nowhere else. A worker that dies
 between a send and its record leaves the message leased; it is sent again when the lease ends,
 and the email service receives the same `id` so it can tell the repeat apart.
 
@@ -46,6 +47,8 @@ from app.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 1000
+PRUNE_EVERY_SECONDS = 3600  # how often a running worker deletes old sent emails
+PRUNE_BATCH = 1000  # rows per delete: short transactions, however many are due
 
 Handler = Callable[[dict, str], None]
 
@@ -235,12 +238,15 @@ def run_worker(*, stop: threading.Event, once: bool = False) -> Counter[OutboxSt
     idle = current_app.config["OUTBOX_IDLE_SECONDS"]
     idler = _Idler(stop, idle, listen=not once)
     totals: Counter[OutboxStatus] = Counter()
-    next_reminder_scan = 0.0
+    next_reminder_scan = next_prune = 0.0
     try:
         while not stop.is_set():
             if time.monotonic() >= next_reminder_scan:
                 queue_reminders()
                 next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
+            if time.monotonic() >= next_prune:
+                _prune_on_schedule(stop)
+                next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
             idler.listen()
             try:
                 outcomes = deliver(stop=stop)
@@ -326,6 +332,44 @@ def queue_reminders() -> int:
     if queued:
         log.info("queued %s appointment reminders", queued)
     return queued
+
+
+def prune_sent_emails(
+    now: datetime | None = None, stop: threading.Event | None = None
+) -> tuple[int, datetime | None]:
+    """Delete the emails sent more than OUTBOX_KEEP_SENT_DAYS ago, PRUNE_BATCH per short
+    transaction. Returns how many went and the cut-off (None when the setting keeps them all).
+
+    Their keys are free again once they are gone, which is harmless: each names something that
+    happens once (a sign-up, a booking, a cancellation, a reminder for one start time) or carries
+    a token of its own, and none of those comes round again after the retention period.
+    """
+    days = current_app.config["OUTBOX_KEEP_SENT_DAYS"]
+    if days <= 0:
+        return 0, None
+    before = (now or utcnow()) - timedelta(days=days)
+    deleted = 0
+    try:
+        while stop is None or not stop.is_set():
+            count = repository.delete_sent_emails(before, PRUNE_BATCH)
+            db.session.commit()
+            deleted += count
+            if count < PRUNE_BATCH:
+                break
+    except BaseException:
+        db.session.rollback()
+        raise
+    return deleted, before
+
+
+def _prune_on_schedule(stop: threading.Event) -> None:
+    try:
+        deleted, before = prune_sent_emails(stop=stop)
+    except Exception:
+        log.exception("outbox worker: deleting old sent emails failed; the next sweep will retry")
+        return
+    if deleted:
+        log.info("deleted %s emails sent before %s", deleted, before.isoformat(timespec="seconds"))
 
 
 def register_outbox_delivery(app: Flask) -> None:
