@@ -236,7 +236,7 @@ def cancel(
         with_reason=reason is not None,
     )
     notifications.appointment_cancelled(appointment, actor)
-    reminders.withdraw(appointment, "cancelled")
+    reminders.withdraw(appointment)
     if offer_to_waitlist and appointment.slot_id is not None:
         slot = db.session.get(AvailabilitySlot, appointment.slot_id)
         if slot is not None:

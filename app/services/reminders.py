@@ -3,13 +3,13 @@
 Several workers may run this at once: rows are claimed with SKIP LOCKED on PostgreSQL, and the
 outbox's unique idempotency key (which names the start time) refuses a second copy anywhere.
 A moved appointment has a new start time, so it is reminded again for the new one; its old,
-unsent reminder is withdrawn, as is a cancelled appointment's.
+unsent reminder is withdrawn (deleted), as is a cancelled appointment's.
 """
 
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -56,15 +56,23 @@ def queue_due(now: datetime | None = None, limit: int = 500) -> int:
     return queued
 
 
-def withdraw(appointment: Appointment, reason: str) -> int:
-    """Stop reminders not yet sent for this appointment (it was cancelled or moved)."""
+def withdraw(appointment: Appointment) -> int:
+    """Delete the reminders not yet sent for this appointment (it was cancelled or moved).
+
+    Deleted, not given up on: nothing went wrong, so the admin dashboard has nothing to count.
+    The appointment then counts as never reminded, so one moved back to that start time is
+    reminded of it after all. One a worker is sending right now still goes; its result is then
+    not stored (delivery's compare-and-set).
+    """
     result = db.session.execute(
-        update(OutboxMessage)
+        delete(OutboxMessage)
         .where(
             OutboxMessage.idempotency_key.like(f"reminder:{appointment.id}:%"),
             OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
         )
-        .values(status=OutboxStatus.DEAD, last_error=f"withdrawn: {reason}")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    withdrawn = result.rowcount or 0
+    if withdrawn:
+        appointment.reminded_for_start_at = None
+    return withdrawn

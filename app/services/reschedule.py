@@ -94,7 +94,7 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
         from_start=old_start.isoformat(),
         to_start=new_slot.start_at.isoformat(),
     )
-    reminders.withdraw(appointment, "moved")
+    reminders.withdraw(appointment)
     notifications.appointment_rescheduled(appointment, old_start, change.id)
     new_day = to_local(new_slot.start_at).date()
     if new_day != to_local(old_start).date():

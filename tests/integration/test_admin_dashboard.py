@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import update
 
-from app.models import AppointmentStatus, OutboxKind, OutboxStatus
-from app.services import outbox, stats
+from app.models import AppointmentStatus, OutboxKind, OutboxMessage, OutboxStatus
+from app.services import booking, outbox, reminders, stats
 from tests.helpers import count_queries, table_rows
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a Tuesday; the suite's clinic zone is UTC
@@ -268,3 +269,24 @@ def test_the_dashboard_says_whether_email_is_going_out(client, db, login_as, mak
         "dead": "Given up on: 1 (refused by the email service, or every retry failed; the "
         "outbox worker's log says why).",
     }
+
+
+def test_a_reminder_withdrawn_by_a_cancellation_is_not_counted_as_given_up(
+    client, db, login_as, make, frozen
+):
+    """The email service was down, so the reminder waited for a retry; then the visit was
+    cancelled. Nothing went wrong with that reminder: the dashboard has nothing to report."""
+    admin = make.admin()
+    login_as(client, admin)
+    appointment = make.appointment(slot=make.slot(start_at=NOW + timedelta(hours=5)))
+    assert reminders.queue_due() == 1
+    db.session.execute(update(OutboxMessage).values(status=OutboxStatus.FAILED))
+    db.session.commit()
+    page = client.get("/admin/").get_data(as_text=True)
+    assert _email_lines(page)["retrying"] == "Failed for now, to be tried again: 2."
+
+    booking.cancel(appointment.id, actor=admin)
+    db.session.commit()
+
+    lines = _email_lines(client.get("/admin/").get_data(as_text=True))
+    assert lines == {"ok": "Waiting to be sent: 2."}  # the cancellation, to both; no reminder

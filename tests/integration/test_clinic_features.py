@@ -214,18 +214,43 @@ def test_reminders_once_none_for_cancelled_and_again_when_moved(app, db, make):
     assert {m.payload["data"]["appointment_id"] for m in sent} == {appointment.id}
     assert cancelled.id not in {m.payload["data"]["appointment_id"] for m in sent}
 
+    first = {m.payload["data"]["start_display"] for m in sent}
+
     # moved to a new time within the window: the old unsent reminder is withdrawn, a new one due
     new_slot = make.slot(doctor=doctor, start_at=now + timedelta(hours=8))
     reschedule(appointment.id, new_slot.id, actor=patient.user, now=now)
     db.session.commit()
-    assert {m.status for m in emails(db, "APPOINTMENT_REMINDER")} == {OutboxStatus.DEAD}
+    assert emails(db, "APPOINTMENT_REMINDER") == []
     assert reminders.queue_due(now) == 1
     db.session.commit()
-    fresh = [m for m in emails(db, "APPOINTMENT_REMINDER") if m.status == OutboxStatus.PENDING]
-    assert len(fresh) == 2  # patient and doctor, for the new time
-    assert {m.payload["data"]["start_display"] for m in fresh} != {
-        m.payload["data"]["start_display"] for m in emails(db, "APPOINTMENT_REMINDER")[:2]
-    }
+    fresh = emails(db, "APPOINTMENT_REMINDER")
+    assert [m.status for m in fresh] == [OutboxStatus.PENDING] * 2  # patient and doctor
+    assert {m.payload["data"]["start_display"] for m in fresh} != first
+
+
+def test_an_unsent_reminder_is_queued_again_when_the_visit_moves_back_to_its_time(db, make):
+    """The email service was down when the reminder was queued: the patient moves the visit,
+    then back. The reminder for the original time was never sent, so it goes now."""
+    doctor, patient = make.doctor(), make.patient()
+    now = utcnow()
+    first, other = (make.slot(doctor=doctor, start_at=now + timedelta(hours=h)) for h in (5, 7))
+    appointment = make.appointment(slot=first, patient=patient)
+    assert reminders.queue_due(now) == 1
+    db.session.commit()
+
+    reschedule(appointment.id, other.id, actor=patient.user, now=now)
+    db.session.commit()
+    reschedule(appointment.id, first.id, actor=patient.user, now=now)
+    db.session.commit()
+
+    assert reminders.queue_due(now) == 1
+    db.session.commit()
+    reminded = emails(db, "APPOINTMENT_REMINDER")
+    [to_patient] = [m for m in reminded if m.payload["to"] == patient.user.email]
+    assert to_patient.status == OutboxStatus.PENDING
+    assert to_patient.payload["data"]["start_display"].startswith(
+        to_local(first.start_at).strftime("%A %d %B %Y, %H:%M")
+    )
 
 
 def test_cancelling_withdraws_an_unsent_reminder(db, make):
@@ -234,7 +259,7 @@ def test_cancelling_withdraws_an_unsent_reminder(db, make):
     db.session.commit()
     booking.cancel(appointment.id, actor=make.admin())
     db.session.commit()
-    assert {m.status for m in emails(db, "APPOINTMENT_REMINDER")} == {OutboxStatus.DEAD}
+    assert emails(db, "APPOINTMENT_REMINDER") == []
 
 
 @pytest.mark.postgres
