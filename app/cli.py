@@ -69,14 +69,15 @@ def register(app: Flask) -> None:
 
     @outbox_group.command("prune")
     def outbox_prune() -> None:
-        """Delete emails sent more than OUTBOX_KEEP_SENT_DAYS ago (a running worker does it
-        every hour)."""
+        """Delete emails sent, or given up on, more than OUTBOX_KEEP_SENT_DAYS ago (a running
+        worker does it every hour)."""
         deleted, before = delivery.prune_sent_emails()
         if before is None:
             click.echo("OUTBOX_KEEP_SENT_DAYS is 0: sent emails are kept.")
         else:
             when = before.isoformat(timespec="seconds")
-            click.echo(f"Deleted {deleted} email{'s' * (deleted != 1)} sent before {when}.")
+            emails = f"{deleted} email{'s' * (deleted != 1)}"
+            click.echo(f"Deleted {emails} sent, or given up on, before {when}.")
 
     @app.cli.group("reminders")
     def reminders_group() -> None:

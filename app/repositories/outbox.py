@@ -102,18 +102,20 @@ def _compare_and_set(message_id: int, seen_attempts: int, /, **values: Any) -> b
 
 def backlog() -> Row:
     """What is not sent: `waiting` (pending: new, or taken by a worker right now), `retrying`
-    (failed, due again later), `dead` (given up), and when the oldest pending one was queued
-    (`oldest_waiting`, None when none is). One indexed statement: sent rows are not read."""
+    (failed, due again later), `dead` (emails given up on, which an admin can send again), and
+    when the oldest pending one was queued (`oldest_waiting`, None when none is). One indexed
+    statement: sent rows are not read."""
     return db.session.execute(_backlog()).one()
 
 
 @cache
 def _backlog() -> Select:
     pending = OutboxMessage.status == OutboxStatus.PENDING
+    given_up = OutboxMessage.status == OutboxStatus.DEAD
     return select(
         func.count().filter(pending).label("waiting"),
         func.count().filter(OutboxMessage.status == OutboxStatus.FAILED).label("retrying"),
-        func.count().filter(OutboxMessage.status == OutboxStatus.DEAD).label("dead"),
+        func.count().filter(given_up, OutboxMessage.kind == OutboxKind.EMAIL).label("dead"),
         func.min(OutboxMessage.created_at).filter(pending).label("oldest_waiting"),
     ).where(OutboxMessage.status.in_((*DELIVERABLE, OutboxStatus.DEAD)))
 
@@ -126,6 +128,30 @@ def delete_sent_emails(before: datetime, limit: int) -> int:
     Rows another transaction holds are skipped, left for the next sweep.
     """
     result = db.session.execute(_delete_sent_emails(), {"before": before, "limit": limit})
+    return result.rowcount
+
+
+def given_up_emails() -> Select:
+    """Emails the worker gave up on, newest first (for a paginated page)."""
+    return (
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == OutboxKind.EMAIL, OutboxMessage.status == OutboxStatus.DEAD)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    )
+
+
+def lock_given_up_emails(message_id: int | None = None) -> list[OutboxMessage]:
+    """Emails given up on (only `message_id`, when given), row-locked, oldest first: the
+    order they go out in when sent again."""
+    query = given_up_emails().order_by(None).order_by(OutboxMessage.id).with_for_update()
+    if message_id is not None:
+        query = query.where(OutboxMessage.id == message_id)
+    return list(db.session.scalars(query))
+
+
+def delete_given_up_emails(before: datetime, limit: int) -> int:
+    """Delete up to `limit` emails given up on whose last attempt was before `before`."""
+    result = db.session.execute(_delete_given_up_emails(), {"before": before, "limit": limit})
     return result.rowcount
 
 
@@ -186,6 +212,25 @@ def _delete_sent_emails() -> Delete:
         select(OutboxMessage.id)
         .where(SENT_EMAILS, OutboxMessage.sent_at < bindparam("before"))
         .order_by(OutboxMessage.sent_at)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        delete(OutboxMessage)
+        .where(OutboxMessage.id.in_(oldest.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _delete_given_up_emails() -> Delete:
+    oldest = (  # ix_outbox_messages_due: a dead message's next_attempt_at is its last attempt's
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.DEAD,
+            OutboxMessage.next_attempt_at < bindparam("before"),
+            OutboxMessage.kind == OutboxKind.EMAIL,
+        )
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
     )

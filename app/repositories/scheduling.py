@@ -156,6 +156,19 @@ def _missed() -> Select[tuple[int]]:
     )
 
 
+def appointment_states(appointment_ids: Iterable[int]) -> dict[int, Row]:
+    """(status, start_at) of each appointment, by id, in one statement."""
+    ids = set(appointment_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Appointment.id, Appointment.status, Appointment.start_at).where(
+            Appointment.id.in_(ids)
+        )
+    )
+    return {row.id: row for row in rows}
+
+
 def lock_appointment(appointment_id: int) -> Appointment | None:
     return db.session.scalar(_locked(select(Appointment).where(Appointment.id == appointment_id)))
 

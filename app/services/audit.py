@@ -46,6 +46,7 @@ class AuditKind:
     WAITLIST_LEFT = "waitlist.left"
     CLINIC_CLOSED = "clinic.closed"
     CLINIC_REOPENED = "clinic.reopened"
+    EMAILS_SENT_AGAIN = "email.sent_again"  # by the front desk, after the worker gave up
 
     @classmethod
     def all(cls) -> list[str]:

@@ -337,8 +337,10 @@ def queue_reminders() -> int:
 def prune_sent_emails(
     now: datetime | None = None, stop: threading.Event | None = None
 ) -> tuple[int, datetime | None]:
-    """Delete the emails sent more than OUTBOX_KEEP_SENT_DAYS ago, PRUNE_BATCH per short
-    transaction. Returns how many went and the cut-off (None when the setting keeps them all).
+    """Delete the emails sent more than OUTBOX_KEEP_SENT_DAYS ago, and those given up on whose
+    last attempt was that long ago (time enough for an admin to send them again, and too late
+    for most to be worth it), PRUNE_BATCH per short transaction. Returns how many went and the
+    cut-off (None when the setting keeps them all).
 
     Their keys are free again once they are gone, which is harmless: each names something that
     happens once (a sign-up, a booking, a cancellation, a reminder for one start time) or carries
@@ -350,12 +352,13 @@ def prune_sent_emails(
     before = (now or utcnow()) - timedelta(days=days)
     deleted = 0
     try:
-        while stop is None or not stop.is_set():
-            count = repository.delete_sent_emails(before, PRUNE_BATCH)
-            db.session.commit()
-            deleted += count
-            if count < PRUNE_BATCH:
-                break
+        for delete_batch in (repository.delete_sent_emails, repository.delete_given_up_emails):
+            while stop is None or not stop.is_set():
+                count = delete_batch(before, PRUNE_BATCH)
+                db.session.commit()
+                deleted += count
+                if count < PRUNE_BATCH:
+                    break
     except BaseException:
         db.session.rollback()
         raise
@@ -369,7 +372,8 @@ def _prune_on_schedule(stop: threading.Event) -> None:
         log.exception("outbox worker: deleting old sent emails failed; the next sweep will retry")
         return
     if deleted:
-        log.info("deleted %s emails sent before %s", deleted, before.isoformat(timespec="seconds"))
+        when = before.isoformat(timespec="seconds")
+        log.info("deleted %s emails sent, or given up on, before %s", deleted, when)
 
 
 def register_outbox_delivery(app: Flask) -> None:

@@ -474,6 +474,15 @@ ROWS = [
         args=lambda w: {"closure_id": w.closure.id},
         changes=ADMINS,
     ),
+    Row("GET", "/admin/emails", only(ADMINS, 200)),
+    Row("POST", "/admin/emails/send-again", only(ADMINS, 302), changes=ADMINS),
+    Row(
+        "POST",
+        "/admin/emails/<message_id>/send-again",
+        only(ADMINS, 302),
+        args=lambda w: {"message_id": w.given_up.id},
+        changes=ADMINS,
+    ),
     Row("GET", "/admin/charts/<name>.svg", only(ADMINS, 200), args=lambda w: {"name": "bookings"}),
     Row(
         "GET",

@@ -18,6 +18,9 @@ from app.models import (
     AvailabilitySlot,
     ClinicClosure,
     DoctorProfile,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
     PatientProfile,
     User,
     WaitlistEntry,
@@ -56,6 +59,7 @@ class World:
     other_entry: WaitlistEntry  # the second patient's, for the second doctor
     closure: ClinicClosure  # a public holiday a month ahead
     applicant: DoctorProfile  # signed up, waiting for the front desk's approval
+    given_up: OutboxMessage  # the first patient's welcome, which the outbox worker gave up on
 
     def user(self, actor: str) -> User | None:
         return {
@@ -106,8 +110,14 @@ def build_world(make) -> World:
         ),
         closure=ClinicClosure(day=local_today() + timedelta(days=30), reason="Holiday"),
         applicant=make.doctor(approved_at=None),
+        given_up=OutboxMessage(
+            kind=OutboxKind.EMAIL,
+            payload={"action": "SIGNUP_WELCOME", "to": patient.user.email, "data": {}},
+            idempotency_key="given-up-welcome",
+            status=OutboxStatus.DEAD,
+        ),
     )
-    _db.session.add_all([world.entry, world.other_entry, world.closure])
+    _db.session.add_all([world.entry, world.other_entry, world.closure, world.given_up])
     patient.user.calendar_feed_nonce = "the-first-patients-feed"  # a calendar subscription
     doctor.user.two_step_secret = crypto.encrypt(pyotp.random_base32())  # two-step sign-in on
     doctor.user.two_step_enabled_at = utcnow()

@@ -266,8 +266,8 @@ def test_the_dashboard_says_whether_email_is_going_out(client, db, login_as, mak
         "11:54. They are kept and will be sent once the outbox worker (flask outbox run) is "
         "running again: please tell whoever runs the servers.",
         "retrying": "Failed for now, to be tried again: 1.",
-        "dead": "Given up on: 1 (refused by the email service, or every retry failed; the "
-        "outbox worker's log says why).",
+        "dead": "Given up on: 1 (refused by the email service, or every retry failed). See them "
+        "and send them again.",
     }
 
 

@@ -54,6 +54,9 @@ def test_the_table_lists_every_admin_page():
         ("admin.doctor_availability_weekly", "POST"),
         ("admin.doctor_clear_availability", "POST"),
         ("admin.doctor_delete_slot", "POST"),
+        ("admin.given_up_emails", "GET"),
+        ("admin.send_given_up_emails_again", "POST"),
+        ("admin.send_given_up_email_again", "POST"),
     }
 
 
@@ -99,10 +102,13 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
     )
     if (endpoint, method) in empty_forms:
         assert response.status_code == 400  # reached: an empty form (no time, no address, no name)
-    elif endpoint in ("admin.reopen_clinic", "admin.approve_doctor", "admin.decline_doctor") or (
-        endpoint.startswith("admin.doctor_")
-    ):
-        assert response.status_code == 404  # reached: no such closure; a patient is no doctor
+    elif endpoint in (
+        "admin.reopen_clinic",
+        "admin.approve_doctor",
+        "admin.decline_doctor",
+        "admin.send_given_up_email_again",
+    ) or endpoint.startswith("admin.doctor_"):
+        assert response.status_code == 404  # reached: nothing of that id; a patient is no doctor
     elif endpoint == "admin.turn_off_two_step":
         assert response.status_code == 409  # reached: the patient never turned it on
     else:

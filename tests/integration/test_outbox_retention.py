@@ -1,6 +1,7 @@
 """Sent emails are deleted OUTBOX_KEEP_SENT_DAYS after they went: each holds a copy of what a
-patient was told (names, times, links), and nothing reads it once it is sent. What is not sent
-yet, what was given up on and the calendar's messages stay."""
+patient was told (names, times, links), and nothing reads it once it is sent. Emails given up on
+go the same time after their last attempt (the front desk could send them again until then).
+What is still to be sent and the calendar's messages stay."""
 
 import logging
 from datetime import timedelta
@@ -45,19 +46,26 @@ def test_the_sweep_deletes_only_emails_sent_before_the_retention(app, db):
     _message(db, "waiting", status=OutboxStatus.PENDING)
     _message(db, "retrying", status=OutboxStatus.FAILED)
     _message(db, "given-up", status=OutboxStatus.DEAD)
+    long_ago = _message(db, "given-up-long-ago", status=OutboxStatus.DEAD)
     _message(db, "calendar-create", kind=OutboxKind.CALENDAR_CREATE, sent_ago=365 * DAY)
+    calendar = _message(
+        db, "calendar-given-up", kind=OutboxKind.CALENDAR_CREATE, status=OutboxStatus.DEAD
+    )
+    long_ago.next_attempt_at = calendar.next_attempt_at = utcnow() - 31 * DAY  # the last try
+    db.session.commit()
 
     deleted, before = delivery.prune_sent_emails()
 
-    assert deleted == 2
+    assert deleted == 3
     assert abs(before - (utcnow() - 30 * DAY)) < timedelta(minutes=1)
     assert _keys(db) == {
         "sent-29-days-ago",
         "sent-just-now",
         "waiting",
         "retrying",
-        "given-up",
+        "given-up",  # the front desk may still send it again
         "calendar-create",  # a cancellation later looks the create up by its key
+        "calendar-given-up",
     }
 
 
@@ -102,9 +110,9 @@ def test_operators_can_run_the_sweep_from_the_command_line(app, db, runner, monk
     result = runner.invoke(args=["outbox", "prune"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Deleted 2 emails sent before ")
+    assert result.output.startswith("Deleted 2 emails sent, or given up on, before ")
     assert _keys(db) == {"sent-6-days-ago"}
-    assert runner.invoke(args=["outbox", "prune"]).output.startswith("Deleted 0 emails sent")
+    assert runner.invoke(args=["outbox", "prune"]).output.startswith("Deleted 0 emails sent,")
 
 
 def test_the_worker_sweeps_when_it_starts_and_still_delivers(
@@ -119,7 +127,7 @@ def test_the_worker_sweeps_when_it_starts_and_still_delivers(
     assert [m["To"] for m in mailbox.messages] == ["new@example.com"]
     [welcome] = messages(db)  # the one just sent stays for its 30 days
     assert (welcome.kind, welcome.status) == (OutboxKind.EMAIL, OutboxStatus.SENT)
-    assert any("deleted 1 emails sent before" in r.getMessage() for r in caplog.records)
+    assert any("deleted 1 emails sent, or given up on" in r.getMessage() for r in caplog.records)
 
 
 def test_a_failing_sweep_is_logged_and_the_worker_carries_on(

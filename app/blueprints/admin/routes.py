@@ -25,12 +25,14 @@ from app.blueprints.admin.forms import (
 from app.errors import render_error
 from app.extensions import db
 from app.repositories import admin as lists
+from app.repositories import outbox as outbox_lists
 from app.security import client_ip, is_safe_next
 from app.services import (
     DomainError,
     accounts,
     attendance,
     closures,
+    email_recovery,
     password_reset,
     stats,
     two_step,
@@ -320,3 +322,32 @@ def reopen_clinic(closure_id: int):
         "success",
     )
     return redirect(url_for("admin.clinic_closures"))
+
+
+@bp.get("/emails")
+def given_up_emails():
+    pagination = _paginate(outbox_lists.given_up_emails())
+    emails = email_recovery.describe(pagination.items)
+    return render_template("admin/emails.html", pagination=pagination, emails=emails)
+
+
+@bp.post("/emails/send-again")
+def send_given_up_emails_again():
+    done = email_recovery.send_again(current_user._get_current_object())
+    db.session.commit()
+    message = f"{done.queued} email{'' if done.queued == 1 else 's'} queued to be sent again."
+    if done.too_late:
+        message += f" {done.too_late} too late to send stay listed."
+    flash(message, "success" if done.queued else "info")
+    return redirect(url_for("admin.given_up_emails"))
+
+
+@bp.post(f"/emails/<{ID}:message_id>/send-again")
+def send_given_up_email_again(message_id: int):
+    try:
+        email_recovery.send_again(current_user._get_current_object(), message_id=message_id)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    flash("Queued to be sent again.", "success")
+    return redirect(url_for("admin.given_up_emails"))
