@@ -208,35 +208,30 @@ def _update_if_unchanged(names: tuple[str, ...]) -> Update:
 
 @cache
 def _delete_sent_emails() -> Delete:
-    oldest = (
+    return _delete_batch(
         select(OutboxMessage.id)
         .where(SENT_EMAILS, OutboxMessage.sent_at < bindparam("before"))
         .order_by(OutboxMessage.sent_at)
-        .limit(bindparam("limit"))
-        .with_for_update(skip_locked=True)
-    )
-    return (
-        delete(OutboxMessage)
-        .where(OutboxMessage.id.in_(oldest.scalar_subquery()))
-        .execution_options(synchronize_session=False)
     )
 
 
 @cache
 def _delete_given_up_emails() -> Delete:
-    oldest = (  # ix_outbox_messages_due: a dead message's next_attempt_at is its last attempt's
-        select(OutboxMessage.id)
-        .where(
+    return _delete_batch(  # ix_outbox_messages_due: a dead message's next_attempt_at is its last
+        select(OutboxMessage.id).where(
             OutboxMessage.status == OutboxStatus.DEAD,
             OutboxMessage.next_attempt_at < bindparam("before"),
             OutboxMessage.kind == OutboxKind.EMAIL,
         )
-        .limit(bindparam("limit"))
-        .with_for_update(skip_locked=True)
     )
+
+
+def _delete_batch(ids: Select) -> Delete:
+    """DELETE the first `limit` rows `ids` finds, skipping those another transaction holds."""
+    batch = ids.limit(bindparam("limit")).with_for_update(skip_locked=True)
     return (
         delete(OutboxMessage)
-        .where(OutboxMessage.id.in_(oldest.scalar_subquery()))
+        .where(OutboxMessage.id.in_(batch.scalar_subquery()))
         .execution_options(synchronize_session=False)
     )
 
