@@ -33,7 +33,7 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
-        # Sent emails, oldest first, for the retention sweep (app/services/outbox.py). Partial,
+        # Sent emails, oldest first, for the retention sweep (app/services/delivery.py). Partial,
         # so the rows still to be delivered (a booking's INSERTs) pay nothing for it.
         Index(
             "ix_outbox_messages_sent_emails",

@@ -1,6 +1,6 @@
 """outbox_messages: an index of sent emails, for the retention sweep
 
-Sent emails are deleted OUTBOX_KEEP_SENT_DAYS after they went (app/services/outbox.py): their
+Sent emails are deleted OUTBOX_KEEP_SENT_DAYS after they went (app/services/delivery.py): their
 payloads are copies of what patients were told (names, times, links). The sweep looks them up
 oldest first by `sent_at`; the index is partial, so the messages still waiting to be sent (the
 rows a booking inserts) are not in it, and the booking pays nothing for it.
