@@ -83,6 +83,9 @@ class Config:
     # front desk until the oldest of them leaves the window; 0 turns the rule off.
     NO_SHOW_LIMIT = env_int("NO_SHOW_LIMIT", 3)
     NO_SHOW_WINDOW_DAYS = env_int("NO_SHOW_WINDOW_DAYS", 180)
+    # The most appointments ahead a patient may hold when booking online (the front desk and
+    # the doctors book past it); 0 sets no limit.
+    BOOKING_MAX_UPCOMING = env_int("BOOKING_MAX_UPCOMING", 0)
     REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
     REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 60)
 

@@ -142,9 +142,21 @@ def _lock_patient() -> Select[tuple[int, int, bool]]:
     )
 
 
-def missed(patient_id: int, since: datetime) -> int:
-    """How many appointments starting from `since` the patient did not come to."""
-    return db.session.scalar(_missed(), {"patient_id": patient_id, "missed_since": since})
+class Standing(NamedTuple):
+    missed: int  # appointments missed (no-shows) since `missed_since`
+    upcoming: int  # appointments booked that have not started
+
+
+def standing(patient_id: int, missed_since: datetime, now: datetime) -> Standing:
+    """What the online booking rules look at, in one statement: the appointments the patient
+    did not come to, starting from `missed_since`, and those they hold that start after `now`."""
+    values = {"patient_id": patient_id, "missed_since": missed_since, "now": now}
+    return Standing(*db.session.execute(_standing(), values).one())
+
+
+@cache
+def _standing() -> Select[tuple[int, int]]:
+    return select(_missed().scalar_subquery(), _upcoming().scalar_subquery())
 
 
 @cache
@@ -153,6 +165,15 @@ def _missed() -> Select[tuple[int]]:
         Appointment.patient_id == bindparam("patient_id"),
         Appointment.status == AppointmentStatus.NO_SHOW,
         Appointment.start_at >= bindparam("missed_since"),
+    )
+
+
+@cache
+def _upcoming() -> Select[tuple[int]]:
+    return select(func.count(Appointment.id)).where(
+        Appointment.patient_id == bindparam("patient_id"),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.start_at > bindparam("now"),
     )
 
 
@@ -181,6 +202,27 @@ def slot_holder(slot_id: int) -> int | None:
 @cache
 def _slot_holder() -> Select[tuple[int]]:
     return select(Appointment.patient_id).where(Appointment.slot_id == bindparam("slot_id"), ACTIVE)
+
+
+class PatientBookings(NamedTuple):
+    clash: int | None  # one of their booked appointments overlapping the time, if any
+    upcoming: int  # their booked appointments that have not started
+
+
+def patient_bookings(
+    patient_id: int, start: datetime, end: datetime, now: datetime
+) -> PatientBookings:
+    """The booking's checks of the patient's other appointments, in one statement. Sent after
+    `lock_patient`, not inside it: on PostgreSQL a statement sees what was committed when it
+    began, and the lock's statement may have begun while another booking of theirs held it."""
+    values = {"patient_id": patient_id, "start": start, "end": end, "now": now}
+    return PatientBookings(*db.session.execute(_patient_bookings(), values).one())
+
+
+@cache
+def _patient_bookings() -> Select[tuple[int | None, int]]:
+    clash = _patient_overlap(excluding=False).scalar_subquery()
+    return select(clash, _upcoming().scalar_subquery())
 
 
 def patient_overlap(

@@ -59,7 +59,8 @@ class SlotUnavailable(Conflict):
 
 
 class BookingRefused(Conflict):
-    """The patient may not book online for now (too many missed appointments)."""
+    """The patient may not book online for now (too many missed appointments, or too many
+    booked ahead)."""
 
 
 class CancelRefused(Conflict):
@@ -91,6 +92,27 @@ def no_show_refusal(missed: int) -> str | None:
         f"You have missed {missed} appointments in the last {config['NO_SHOW_WINDOW_DAYS']} "
         f"days, so new bookings are made by the front desk: please call {config['CLINIC_PHONE']}."
     )
+
+
+def upcoming_refusal(upcoming: int) -> str | None:
+    """Why a patient holding `upcoming` appointments ahead may not book another online, or
+    None. A clinic sets BOOKING_MAX_UPCOMING so that nobody holds times others need; the front
+    desk and the doctors still book past it. 0 (the default) sets no limit."""
+    config = current_app.config
+    limit = config["BOOKING_MAX_UPCOMING"]
+    if limit <= 0 or upcoming < limit:
+        return None
+    held = f"{upcoming} appointment{'' if upcoming == 1 else 's'}"
+    return (
+        f"You already have {held} booked ahead, and online booking allows {limit} at a time. "
+        f"Please cancel one you no longer need, or call the front desk on {config['CLINIC_PHONE']}."
+    )
+
+
+def online_refusal(standing: repo.Standing) -> str | None:
+    """Why the patient may not book online now, or None: the rules the confirm page checks
+    before the booking checks them again under the patient's lock."""
+    return no_show_refusal(standing.missed) or upcoming_refusal(standing.upcoming)
 
 
 def check_bookable_time(start_at: datetime, now: datetime) -> None:
@@ -138,12 +160,15 @@ def book(
         raise SlotTaken()
 
     day = to_local(slot.start_at).date()
+    online = actor.id == patient.user_id  # the rules below bind patients, not the staff
     lock = repo.lock_patient(patient.id, missed_since(now), slot.doctor_id, day)
-    if actor.id == patient.user_id and (refusal := no_show_refusal(lock.missed)) is not None:
+    if online and (refusal := no_show_refusal(lock.missed)) is not None:
         raise BookingRefused(refusal)
-    clash = repo.patient_overlap(patient.id, slot.start_at, slot.end_at)
-    if clash is not None:
-        raise Conflict(CLASH if actor.id == patient.user_id else CLASH_THEIRS)
+    theirs = repo.patient_bookings(patient.id, slot.start_at, slot.end_at, now)
+    if theirs.clash is not None:
+        raise Conflict(CLASH if online else CLASH_THEIRS)
+    if online and (refusal := upcoming_refusal(theirs.upcoming)) is not None:
+        raise BookingRefused(refusal)
 
     appointment = Appointment(
         slot_id=slot.id,

@@ -25,7 +25,7 @@ from app.services.booking import (
     booking_window,
     check_bookable_time,
     missed_since,
-    no_show_refusal,
+    online_refusal,
 )
 from app.timeutil import clinic_zone, format_local, local_day_bounds, to_local
 
@@ -145,7 +145,7 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
         holder = repo.slot_holder(slot.id)
         if holder is not None:
             raise Conflict(ALREADY_YOURS if holder == patient_id else SLOT_TAKEN)
-        refusal = no_show_refusal(repo.missed(patient_id, missed_since(now)))
+        refusal = online_refusal(repo.standing(patient_id, missed_since(now), now))
         if refusal is not None:
             return SlotOffer(slot, doctor, refusal)  # other times would not help
     except Conflict as problem:
