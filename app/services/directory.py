@@ -40,6 +40,9 @@ class SlotOffer:
     doctor: DoctorProfile | None
     problem: str | None = None
     alternatives: list["SlotLink"] = field(default_factory=list)
+    # The problem is the patient's, not the slot's (a rule of online booking): no other time
+    # would do, and the page points to their appointments instead.
+    patients_own: bool = False
 
 
 def search_doctors(
@@ -147,7 +150,7 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
             raise Conflict(ALREADY_YOURS if holder == patient_id else SLOT_TAKEN)
         refusal = online_refusal(repo.standing(patient_id, missed_since(now), now))
         if refusal is not None:
-            return SlotOffer(slot, doctor, refusal)  # other times would not help
+            return SlotOffer(slot, doctor, refusal, patients_own=True)
     except Conflict as problem:
         alternatives = slot_links(open_slots(doctor.id, now, limit=ALTERNATIVES))
         return SlotOffer(slot, doctor, problem.message, alternatives)

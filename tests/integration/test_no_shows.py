@@ -50,6 +50,9 @@ def test_three_no_shows_in_the_window_send_the_patient_to_the_desk(
     confirm = client.get(f"/booking/slots/{slot.id}")
     assert confirm.status_code == 409
     assert REFUSAL in text_of(confirm)
+    # no other time would help: the page points to their appointments, not to other times
+    assert "no other open slots" not in text_of(confirm)
+    assert 'href="/patient/appointments">My appointments</a>' in text_of(confirm)
 
     response = client.post(f"/booking/slots/{slot.id}", data={"notes": "Please"})
     assert response.status_code == 409

@@ -68,6 +68,9 @@ def test_a_patient_at_the_limit_is_told_before_confirming_and_refused(
     assert confirm.status_code == 409
     assert REFUSAL in text_of(confirm)
     assert "Confirm booking" not in text_of(confirm)
+    # no other time would help: the page points to their appointments, not to other times
+    assert "no other open slots" not in text_of(confirm)
+    assert 'href="/patient/appointments">My appointments</a>' in text_of(confirm)
 
     response = client.post(f"/booking/slots/{slot.id}", data={"notes": "Please"})
     assert response.status_code == 409
