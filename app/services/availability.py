@@ -163,9 +163,21 @@ def create_weekly(
         raise DomainError(
             f"A template covers at most {MAX_TEMPLATE_DAYS} days at a time.", field="end_date"
         )
+    check_weekly_hours(weekdays, day_start, day_end, slot_minutes)
+    hours = WeeklyHours(tuple(sorted(set(weekdays))), day_start, day_end, slot_minutes)
+    wanted = hours.slots(start_date, end_date)
+    if len(wanted) > MAX_TEMPLATE_SLOTS:
+        raise DomainError(
+            f"That would create {len(wanted)} slots; the limit is {MAX_TEMPLATE_SLOTS} at a time.",
+            field="slot_minutes",
+        )
+    return publish_weekly(doctor, hours, start_date, end_date, actor=actor, now=now)
+
+
+def check_weekly_hours(weekdays: list[int], day_start: time, day_end: time, minutes: int) -> None:
     if not weekdays or any(d not in range(7) for d in weekdays):
         raise DomainError("Choose at least one weekday.", field="weekdays")
-    if not MIN_SLOT_MINUTES <= slot_minutes <= MAX_SLOT_MINUTES:
+    if not MIN_SLOT_MINUTES <= minutes <= MAX_SLOT_MINUTES:
         raise DomainError(
             f"Slots last between {MIN_SLOT_MINUTES} and {MAX_SLOT_MINUTES} minutes.",
             field="slot_minutes",
@@ -173,27 +185,48 @@ def create_weekly(
     if day_end <= day_start:
         raise DomainError("The day must end after it starts.", field="day_end")
 
-    wanted: list[tuple[date, time, time]] = []
-    day = start_date
-    while day <= end_date:
-        if day.weekday() in weekdays:
-            cursor = datetime.combine(day, day_start)
-            stop = datetime.combine(day, day_end)
-            while cursor + timedelta(minutes=slot_minutes) <= stop:
-                following = cursor + timedelta(minutes=slot_minutes)
-                wanted.append((day, cursor.time(), following.time()))
-                cursor = following
-        day += timedelta(days=1)
-    if len(wanted) > MAX_TEMPLATE_SLOTS:
-        raise DomainError(
-            f"That would create {len(wanted)} slots; the limit is {MAX_TEMPLATE_SLOTS} at a time.",
-            field="slot_minutes",
-        )
 
+@dataclass(frozen=True)
+class WeeklyHours:
+    """Back-to-back slots of `slot_minutes` from `day_start` to `day_end` on `weekdays`."""
+
+    weekdays: tuple[int, ...]
+    day_start: time
+    day_end: time
+    slot_minutes: int
+
+    def slots(self, first: date, last: date) -> list[tuple[date, time, time]]:
+        """(day, start, end) in clinic-local wall-clock time, from `first` to `last` inclusive."""
+        wanted: list[tuple[date, time, time]] = []
+        length = timedelta(minutes=self.slot_minutes)
+        day = first
+        while day <= last:
+            if day.weekday() in self.weekdays:
+                cursor = datetime.combine(day, self.day_start)
+                stop = datetime.combine(day, self.day_end)
+                while cursor + length <= stop:
+                    wanted.append((day, cursor.time(), (cursor + length).time()))
+                    cursor += length
+            day += timedelta(days=1)
+        return wanted
+
+
+def publish_weekly(
+    doctor: DoctorProfile,
+    hours: WeeklyHours,
+    start_date: date,
+    end_date: date,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> WeeklyResult:
+    """Publish `hours` from `start_date` to `end_date` (checked by the caller), leaving out
+    closed days, times in the past or overlapping the doctor's slots, and DST gaps. Audited,
+    with no actor when the worker keeps standing hours; the caller commits."""
     repo.lock_doctor(doctor.id)
     _refuse_switched_off(doctor)
     closed = repo.closures_between(start_date, end_date)
-    wanted = [want for want in wanted if want[0] not in closed]
+    wanted = [want for want in hours.slots(start_date, end_date) if want[0] not in closed]
     # Day bounds, not local_to_utc(day, 00:00): in some zones midnight itself is skipped by DST.
     window_start = local_day_bounds(start_date)[0]
     window_end = local_day_bounds(end_date)[1]
@@ -213,7 +246,7 @@ def create_weekly(
         if (
             start <= now
             # Across a fall-back hour a wall-clock slot lasts longer than asked: leave it out.
-            or end - start != timedelta(minutes=slot_minutes)
+            or end - start != timedelta(minutes=hours.slot_minutes)
             or any(start < t_end and end > t_start for t_start, t_end in taken)
         ):
             skipped += 1
@@ -228,16 +261,17 @@ def create_weekly(
         first_of_day.setdefault(to_local(slot.start_at).date(), slot)
     for slot in first_of_day.values():
         waitlist.slot_freed(slot, now)
-    record(
-        AuditKind.SLOTS_CREATED_WEEKLY,
-        actor=actor,
-        target=doctor,
-        created=len(created),
-        skipped=skipped,
-        start_date=start_date.isoformat(),
-        end_date=end_date.isoformat(),
-    )
-    closed_days = tuple(sorted(day for day in closed if day.weekday() in weekdays))
+    if created or actor is not None:
+        record(
+            AuditKind.SLOTS_CREATED_WEEKLY,
+            actor=actor,
+            target=doctor,
+            created=len(created),
+            skipped=skipped,
+            start_date=start_date.isoformat(),
+            end_date=end_date.isoformat(),
+        )
+    closed_days = tuple(sorted(day for day in closed if day.weekday() in hours.weekdays))
     return WeeklyResult(created=len(created), skipped=skipped, closed_days=closed_days)
 
 
