@@ -12,6 +12,7 @@ from app.models.scheduling import (
     AppointmentStatus,
     AvailabilitySlot,
     ClinicClosure,
+    StandingHours,
     WaitlistEntry,
 )
 from app.models.user import RecoveryCode, Role, User
@@ -33,5 +34,6 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "User",
+    "StandingHours",
     "WaitlistEntry",
 ]

@@ -6,7 +6,7 @@ appointment on one slot whatever the application does.
 """
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     CheckConstraint,
@@ -14,8 +14,10 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -54,6 +56,38 @@ class AvailabilitySlot(db.Model):
 
     def __repr__(self) -> str:
         return f"<AvailabilitySlot {self.id} doctor={self.doctor_id} {self.start_at}>"
+
+
+class StandingHours(db.Model):
+    """A doctor's weekly hours kept open: the weekly template, repeated. The outbox worker
+    publishes each new day's slots as it comes into the booking window; `published_through` is
+    the last clinic-local day already done, so a day is filled once, and time taken off or a
+    slot deleted on a day already done is never put back."""
+
+    __tablename__ = "standing_hours"
+    __table_args__ = (
+        CheckConstraint("day_end > day_start", name="day_end_after_start"),
+        CheckConstraint("weekdays > 0 AND weekdays < 128", name="some_weekdays"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(
+        ForeignKey("doctor_profiles.id", ondelete="CASCADE"), unique=True
+    )
+    weekdays: Mapped[int] = mapped_column(SmallInteger)  # bit d set: weekday d (Monday = 0)
+    day_start: Mapped[time] = mapped_column(Time)
+    day_end: Mapped[time] = mapped_column(Time)
+    slot_minutes: Mapped[int] = mapped_column(SmallInteger)
+    published_through: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def weekday_list(self) -> list[int]:
+        return [day for day in range(7) if self.weekdays & (1 << day)]
+
+    @staticmethod
+    def weekday_bits(weekdays: list[int]) -> int:
+        return sum(1 << day for day in set(weekdays))
 
 
 class Appointment(db.Model):

@@ -17,6 +17,8 @@ class AuditKind:
     SLOTS_CREATED_WEEKLY = "slot.created_weekly"
     SLOT_DELETED = "slot.deleted"
     SLOTS_CLEARED = "slot.cleared"
+    STANDING_HOURS_KEPT = "slot.standing_hours_kept"
+    STANDING_HOURS_STOPPED = "slot.standing_hours_stopped"
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"

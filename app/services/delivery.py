@@ -18,10 +18,10 @@ The steps, each its own short unit of work:
    dead (refused for good, or out of attempts).
 
 Unlike services, this module commits: the worker's transactions are its unit of work, and the
-commits live here, in `_claim`, `_record` and `_release` and the worker's two schedules
-(`queue_reminders`, `prune_sent_emails`), and nowhere else. A worker that dies
-between a send and its record leaves the message leased; it is sent again when the lease ends,
-and the email service receives the same `id` so it can tell the repeat apart.
+commits live here, in `_claim`, `_record` and `_release` and the worker's schedules
+(`queue_reminders`, `extend_standing_hours`, `prune_sent_emails`), and nowhere else. A worker
+that dies between a send and its record leaves the message leased; it is sent again when the
+lease ends, and the email service receives the same `id` so it can tell the repeat apart.
 
 Handlers are plugged in by kind (`register_handler`). A handler takes the message payload and
 its idempotency key, returns normally on success, raises `PermanentDeliveryError` to give up
@@ -47,7 +47,7 @@ from app.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 1000
-PRUNE_EVERY_SECONDS = 3600  # how often a running worker deletes old sent emails
+HOURLY_SECONDS = 3600  # how often a running worker deletes old sent emails and extends hours
 PRUNE_BATCH = 1000  # rows per delete: short transactions, however many are due
 
 Handler = Callable[[dict, str], None]
@@ -238,15 +238,16 @@ def run_worker(*, stop: threading.Event, once: bool = False) -> Counter[OutboxSt
     idle = current_app.config["OUTBOX_IDLE_SECONDS"]
     idler = _Idler(stop, idle, listen=not once)
     totals: Counter[OutboxStatus] = Counter()
-    next_reminder_scan = next_prune = 0.0
+    next_reminder_scan = next_hourly = 0.0
     try:
         while not stop.is_set():
             if time.monotonic() >= next_reminder_scan:
                 queue_reminders()
                 next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
-            if time.monotonic() >= next_prune:
+            if time.monotonic() >= next_hourly:
+                extend_standing_hours()
                 _prune_on_schedule(stop)
-                next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                next_hourly = time.monotonic() + HOURLY_SECONDS
             idler.listen()
             try:
                 outcomes = deliver(stop=stop)
@@ -332,6 +333,33 @@ def queue_reminders() -> int:
     if queued:
         log.info("queued %s appointment reminders", queued)
     return queued
+
+
+def extend_standing_hours(now: datetime | None = None) -> int:
+    """The worker's schedule: publish the days that doctors' standing hours have come to, one
+    doctor per transaction (see standing_hours.py). Returns how many slots were published."""
+    from app.services import standing_hours
+
+    created = 0
+    try:
+        due = standing_hours.due_ids(now or utcnow())
+    except Exception:
+        db.session.rollback()
+        log.exception("outbox worker: reading standing hours failed; the next round will retry")
+        return 0
+    for standing_id in due:
+        try:
+            extended = standing_hours.extend(standing_id, now)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("outbox worker: standing hours %s not extended; will retry", standing_id)
+            continue
+        if extended is not None:
+            created += extended.created
+    if created:
+        log.info("published %s slots of doctors' standing hours", created)
+    return created
 
 
 def prune_sent_emails(

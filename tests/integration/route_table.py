@@ -273,6 +273,12 @@ ROWS = [
     ),
     Row(
         "POST",
+        "/doctor/availability/weekly/stop",
+        only((DOCTOR,), 302, (DOCTOR2,)),  # the second doctor's hours do not repeat: 404
+        changes=(DOCTOR,),
+    ),
+    Row(
+        "POST",
         "/doctor/availability/clear",
         only(DOCTORS, 302),
         data=lambda w: {"first_day": day(1), "last_day": day(3)},
@@ -575,6 +581,13 @@ ROWS = [
             "day_end": "10:00",
             "slot_minutes": "30",
         },
+        changes=ADMINS,
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/availability/weekly/stop",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.doctor.user.id},
         changes=ADMINS,
     ),
     Row(

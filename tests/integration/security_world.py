@@ -6,7 +6,7 @@ appointment, the patient's waitlist entry); the second of each is the stranger t
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pyotp
 import pytest
@@ -22,6 +22,7 @@ from app.models import (
     OutboxMessage,
     OutboxStatus,
     PatientProfile,
+    StandingHours,
     User,
     WaitlistEntry,
 )
@@ -60,6 +61,7 @@ class World:
     closure: ClinicClosure  # a public holiday a month ahead
     applicant: DoctorProfile  # signed up, waiting for the front desk's approval
     given_up: OutboxMessage  # the first patient's welcome, which the outbox worker gave up on
+    standing: StandingHours  # the first doctor's weekly hours, repeated (the second has none)
 
     def user(self, actor: str) -> User | None:
         return {
@@ -116,8 +118,18 @@ def build_world(make) -> World:
             idempotency_key="given-up-welcome",
             status=OutboxStatus.DEAD,
         ),
+        standing=StandingHours(
+            doctor_id=doctor.id,
+            weekdays=StandingHours.weekday_bits([0, 1, 2, 3, 4]),
+            day_start=time(9),
+            day_end=time(12),
+            slot_minutes=30,
+            published_through=local_today() + timedelta(days=90),
+        ),
     )
-    _db.session.add_all([world.entry, world.other_entry, world.closure, world.given_up])
+    _db.session.add_all(
+        [world.entry, world.other_entry, world.closure, world.given_up, world.standing]
+    )
     patient.user.calendar_feed_nonce = "the-first-patients-feed"  # a calendar subscription
     doctor.user.two_step_secret = crypto.encrypt(pyotp.random_base32())  # two-step sign-in on
     doctor.user.two_step_enabled_at = utcnow()

@@ -52,6 +52,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.doctor_availability", "GET"),
         ("admin.doctor_availability", "POST"),
         ("admin.doctor_availability_weekly", "POST"),
+        ("admin.doctor_stop_repeating_hours", "POST"),
         ("admin.doctor_clear_availability", "POST"),
         ("admin.doctor_delete_slot", "POST"),
         ("admin.given_up_emails", "GET"),

@@ -15,6 +15,7 @@ from app.views import ID, abort_with
 ENDPOINTS = {
     "page": "admin.doctor_availability",
     "weekly": "admin.doctor_availability_weekly",
+    "stop_repeat": "admin.doctor_stop_repeating_hours",
     "clear": "admin.doctor_clear_availability",
     "delete": "admin.doctor_delete_slot",
 }
@@ -39,6 +40,11 @@ def doctor_availability(user_id: int):
 @bp.post(f"/users/<{ID}:user_id>/availability/weekly")
 def doctor_availability_weekly(user_id: int):
     return schedule.weekly(_schedule(user_id))
+
+
+@bp.post(f"/users/<{ID}:user_id>/availability/weekly/stop")
+def doctor_stop_repeating_hours(user_id: int):
+    return schedule.stop_repeat(_schedule(user_id))
 
 
 @bp.post(f"/users/<{ID}:user_id>/availability/clear")

@@ -96,6 +96,7 @@ class WeeklyForm(FlaskForm):
             NumberRange(min=availability.MIN_SLOT_MINUTES, max=availability.MAX_SLOT_MINUTES),
         ],
     )
+    repeat = BooleanField("Repeat every week: publish these hours on each new day as it opens")
 
 
 class ClearSlotsForm(FlaskForm):

@@ -62,6 +62,7 @@ def _schedule() -> schedule.Schedule:
         {
             "page": "doctor.availability",
             "weekly": "doctor.availability_weekly",
+            "stop_repeat": "doctor.stop_repeating_hours",
             "clear": "doctor.clear_availability",
             "delete": "doctor.delete_slot",
         },
@@ -78,6 +79,11 @@ def availability():
 @bp.post("/availability/weekly")
 def availability_weekly():
     return schedule.weekly(_schedule())
+
+
+@bp.post("/availability/weekly/stop")
+def stop_repeating_hours():
+    return schedule.stop_repeat(_schedule())
 
 
 @bp.post("/availability/clear")

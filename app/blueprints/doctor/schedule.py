@@ -12,10 +12,10 @@ from functools import partial
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.blueprints.doctor.forms import ClearSlotsForm, SlotForm, WeeklyForm
+from app.blueprints.doctor.forms import WEEKDAYS, ClearSlotsForm, SlotForm, WeeklyForm
 from app.extensions import db
 from app.models import DoctorProfile
-from app.services import DomainError, agenda, closures, waitlist
+from app.services import DomainError, agenda, closures, standing_hours, waitlist
 from app.services import availability as availability_service
 from app.timeutil import local_today, utcnow
 from app.views import abort_with, back_url, page_arg, show_domain_error
@@ -27,7 +27,8 @@ FORMS = {"slot_form": SlotForm, "weekly_form": WeeklyForm, "clear_form": ClearSl
 @dataclass(frozen=True)
 class Schedule:
     """Whose schedule a page shows and where its forms post: `endpoints` maps "page" (GET, and
-    POST one slot), "weekly", "clear" and "delete" to endpoint names, `args` fills their URLs."""
+    POST one slot), "weekly", "stop_repeat", "clear" and "delete" to endpoint names, `args`
+    fills their URLs."""
 
     doctor: DoctorProfile
     endpoints: dict[str, str]
@@ -52,6 +53,8 @@ def page(schedule: Schedule, posted: str | None = None, **forms) -> dict:
         "schedule": schedule,
         "slots": slots,
         "posted": posted,
+        "standing": standing_hours.of_doctor(doctor),
+        "weekday_names": [choice.label[:3] for choice in WEEKDAYS],
         "closures": closures.upcoming(),
         "waiting": waitlist.waiting(doctor.id, local_today()),
     }
@@ -104,9 +107,34 @@ def weekly(schedule: Schedule):
         if result.closed_days:
             days = ", ".join(f"{day:%a %d %b}" for day in result.closed_days)
             message += f" The clinic is closed on {days}: nothing was published then."
+        if form.repeat.data:
+            standing_hours.keep(
+                doctor,
+                weekdays=form.weekdays.data,
+                day_start=form.day_start.data,
+                day_end=form.day_end.data,
+                slot_minutes=form.slot_minutes.data,
+                published_through=form.end_date.data,
+                actor=current_user,
+            )
+            message += (
+                " These hours now repeat every week: each day after "
+                f"{form.end_date.data:%a %d %b} is published as it opens for booking."
+            )
         return message, "success"
 
     return _act(schedule, WeeklyForm(), "weekly", fill)
+
+
+def stop_repeat(schedule: Schedule):
+    """The weekly hours stop repeating; the slots already published stay."""
+    try:
+        standing_hours.stop(schedule.doctor, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        abort_with(error)
+    flash("The weekly hours no longer repeat. The slots already published stay.", "success")
+    return redirect(schedule.url("page"))
 
 
 def _cleared(result: availability_service.ClearResult) -> str:

@@ -1,0 +1,254 @@
+"""Standing hours: a weekly template repeated, each new day published as it opens for booking."""
+
+import threading
+from datetime import date, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db as _db
+from app.models import AuditEvent, AvailabilitySlot, ClinicClosure, StandingHours
+from app.services import delivery
+from app.timeutil import local_today, to_local, utcnow
+from tests.helpers import text_of
+from tests.integration.races import run_together
+
+HORIZON = 21  # BOOKING_MAX_DAYS_AHEAD in these tests: three weeks, so the counts stay small
+PER_DAY = 6  # 09:00 to 12:00 in 30-minute slots
+
+
+@pytest.fixture(autouse=True)
+def short_horizon(app, monkeypatch):
+    monkeypatch.setitem(app.config, "BOOKING_MAX_DAYS_AHEAD", HORIZON)
+
+
+@pytest.fixture
+def doctor(make, client, login_as):
+    doctor = make.doctor(user__full_name="Dr. Ada Lovelace")
+    login_as(client, doctor.user)
+    return doctor
+
+
+def day(offset: int) -> date:
+    return local_today() + timedelta(days=offset)
+
+
+def weekly(first: int, last: int, *, repeat: bool = True, **changes) -> dict:
+    data = {
+        "start_date": day(first).isoformat(),
+        "end_date": day(last).isoformat(),
+        "weekdays": ["0", "1", "2", "3", "4"],
+        "day_start": "09:00",
+        "day_end": "12:00",
+        "slot_minutes": "30",
+        **changes,
+    }
+    if repeat:
+        data["repeat"] = "y"
+    return data
+
+
+def weekdays_between(first: int, last: int, weekdays=range(5)) -> int:
+    return sum(1 for n in range(first, last + 1) if day(n).weekday() in weekdays)
+
+
+def slot_days(db, doctor) -> list[date]:
+    db.session.expire_all()
+    starts = db.session.scalars(
+        select(AvailabilitySlot.start_at).where(AvailabilitySlot.doctor_id == doctor.id)
+    )
+    return sorted({to_local(start).date() for start in starts})
+
+
+def slot_count(db, doctor) -> int:
+    db.session.expire_all()
+    query = select(func.count(AvailabilitySlot.id)).where(AvailabilitySlot.doctor_id == doctor.id)
+    return db.session.scalar(query)
+
+
+def standing(db, doctor) -> StandingHours | None:
+    db.session.expire_all()
+    return db.session.scalar(select(StandingHours).where(StandingHours.doctor_id == doctor.id))
+
+
+def test_repeating_a_template_keeps_its_hours_and_says_so(client, db, doctor):
+    response = client.post("/doctor/availability/weekly", data=weekly(1, 7))
+
+    assert response.status_code == 302
+    kept = standing(db, doctor)
+    assert kept.weekday_list == [0, 1, 2, 3, 4]
+    assert (kept.day_start, kept.day_end, kept.slot_minutes) == (time(9), time(12), 30)
+    assert kept.published_through == day(7)
+    assert slot_count(db, doctor) == weekdays_between(1, 7) * PER_DAY
+    page = text_of(client.get("/doctor/availability"))
+    assert f"each day after {day(7):%a %d %b} is published as it opens for booking" in page
+    assert "Repeating every week:</strong>\n              Mon, Tue, Wed, Thu, Fri," in page
+    assert "09:00–12:00, 30-minute slots" in page
+    assert f"Published through {day(7):%a %d %b %Y}" in page
+    kinds = db.session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)).all()
+    assert kinds == ["slot.created_weekly", "slot.standing_hours_kept"]
+
+
+def test_without_the_box_nothing_repeats(client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7, repeat=False))
+
+    assert standing(db, doctor) is None
+    assert delivery.extend_standing_hours() == 0
+    assert "Repeating every week" not in text_of(client.get("/doctor/availability"))
+
+
+def test_the_worker_publishes_each_new_day_up_to_the_booking_horizon_once(client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7))
+
+    created = delivery.extend_standing_hours()
+
+    assert created == weekdays_between(8, HORIZON) * PER_DAY
+    days = slot_days(db, doctor)
+    assert days[-1] <= day(HORIZON) and {d.weekday() for d in days} <= set(range(5))
+    assert days == [day(n) for n in range(1, HORIZON + 1) if day(n).weekday() < 5]
+    assert standing(db, doctor).published_through == day(HORIZON)
+    assert delivery.extend_standing_hours() == 0  # nothing twice
+
+    later = utcnow() + timedelta(days=3)  # three days on, three more days are in the window
+    assert delivery.extend_standing_hours(later) == weekdays_between(HORIZON + 1, HORIZON + 3) * (
+        PER_DAY
+    )
+    assert standing(db, doctor).published_through == day(HORIZON + 3)
+    event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (event.kind, event.actor_id) == ("slot.created_weekly", None)  # the system's doing
+
+
+def test_time_off_and_deleted_slots_on_published_days_stay_so(client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 14))
+    weekday = next(n for n in range(1, 15) if day(n).weekday() < 5)
+    client.post(
+        "/doctor/availability/clear",
+        data={"first_day": day(weekday).isoformat(), "last_day": day(weekday).isoformat()},
+    )
+    assert day(weekday) not in slot_days(db, doctor)
+
+    delivery.extend_standing_hours()
+
+    assert day(weekday) not in slot_days(db, doctor)
+
+
+def test_closed_days_are_left_out(client, db, make, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7))
+    holiday = next(day(n) for n in range(8, HORIZON + 1) if day(n).weekday() < 5)
+    db.session.add(ClinicClosure(day=holiday, reason="Holiday"))
+    db.session.commit()
+
+    delivery.extend_standing_hours()
+
+    assert holiday not in slot_days(db, doctor)
+    assert standing(db, doctor).published_through == day(HORIZON)
+
+
+def test_a_switched_off_doctor_gets_nothing_until_back(client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7))
+    doctor.user.active = False
+    db.session.commit()
+
+    assert delivery.extend_standing_hours() == 0
+    assert standing(db, doctor).published_through == day(7)
+
+    doctor.user.active = True
+    db.session.commit()
+    assert delivery.extend_standing_hours() == weekdays_between(8, HORIZON) * PER_DAY
+
+
+def test_new_hours_replace_the_old_from_the_first_day_not_yet_published(client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 14))
+    client.post(
+        "/doctor/availability/weekly",
+        data=weekly(1, 7, weekdays=["5"], day_start="10:00", day_end="11:00"),  # Saturdays now
+    )
+
+    kept = standing(db, doctor)
+    assert kept.weekday_list == [5]
+    assert kept.published_through == day(14)  # not back to day 7: those days are done
+    assert db.session.scalar(select(func.count(StandingHours.id))) == 1
+    assert delivery.extend_standing_hours() == weekdays_between(15, HORIZON, (5,)) * 2
+
+
+def test_stopping_keeps_the_slots_and_publishes_no_more(client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7))
+    published = slot_count(db, doctor)
+
+    response = client.post("/doctor/availability/weekly/stop")
+
+    assert response.status_code == 302
+    assert "no longer repeat" in text_of(client.get("/doctor/availability"))
+    assert standing(db, doctor) is None
+    assert delivery.extend_standing_hours() == 0
+    assert slot_count(db, doctor) == published
+    assert client.post("/doctor/availability/weekly/stop").status_code == 404
+    assert db.session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id.desc())).first() == (
+        "slot.standing_hours_stopped"
+    )
+
+
+def test_an_invalid_template_keeps_nothing(client, db, doctor):
+    response = client.post("/doctor/availability/weekly", data=weekly(1, 7, day_end="08:00"))
+
+    assert response.status_code == 400
+    assert standing(db, doctor) is None
+
+
+def test_the_front_desk_repeats_a_doctors_hours_in_their_name(client, db, make, login_as):
+    doctor = make.doctor()
+    admin = make.admin()
+    login_as(client, admin)
+    page = f"/admin/users/{doctor.user.id}/availability"
+
+    client.post(f"{page}/weekly", data=weekly(1, 7))
+
+    assert standing(db, doctor).published_through == day(7)
+    assert "Stop repeating" in text_of(client.get(page))
+    kept = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "slot.standing_hours_kept")
+    ).one()
+    assert (kept.actor_id, kept.target_id) == (admin.id, doctor.id)
+    assert client.post(f"{page}/weekly/stop").status_code == 302
+    assert standing(db, doctor) is None
+
+
+def test_the_outbox_worker_extends_them_when_it_starts(app, client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7))
+
+    delivery.run_worker(stop=threading.Event(), once=True)
+
+    assert standing(db, doctor).published_through == day(HORIZON)
+
+
+@pytest.mark.postgres
+def test_two_workers_at_once_publish_each_day_once(race_app, db, make):
+    doctors = [make.doctor() for _ in range(4)]
+    for doctor in doctors:
+        db.session.add(
+            StandingHours(
+                doctor_id=doctor.id,
+                weekdays=StandingHours.weekday_bits(range(7)),
+                day_start=time(9),
+                day_end=time(12),
+                slot_minutes=30,
+                published_through=day(0),
+            )
+        )
+    db.session.commit()
+    race_app.config["BOOKING_MAX_DAYS_AHEAD"] = HORIZON
+
+    def attempt(i: int, barrier: threading.Barrier) -> int:
+        with race_app.app_context():
+            try:
+                barrier.wait()
+                return delivery.extend_standing_hours()
+            finally:
+                _db.session.remove()
+
+    created = run_together(2, attempt)
+
+    assert sum(created) == len(doctors) * HORIZON * PER_DAY
+    for doctor in doctors:
+        assert slot_count(db, doctor) == HORIZON * PER_DAY
+        assert standing(db, doctor).published_through == day(HORIZON)
