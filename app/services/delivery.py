@@ -47,7 +47,7 @@ from app.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 1000
-HOURLY_SECONDS = 3600  # how often a running worker deletes old sent emails and extends hours
+PRUNE_EVERY_SECONDS = 3600  # how often a running worker deletes old sent emails
 PRUNE_BATCH = 1000  # rows per delete: short transactions, however many are due
 
 Handler = Callable[[dict, str], None]
@@ -238,16 +238,16 @@ def run_worker(*, stop: threading.Event, once: bool = False) -> Counter[OutboxSt
     idle = current_app.config["OUTBOX_IDLE_SECONDS"]
     idler = _Idler(stop, idle, listen=not once)
     totals: Counter[OutboxStatus] = Counter()
-    next_reminder_scan = next_hourly = 0.0
+    next_reminder_scan = next_prune = 0.0
     try:
         while not stop.is_set():
-            if time.monotonic() >= next_reminder_scan:
+            if time.monotonic() >= next_reminder_scan:  # and new days of standing hours
                 queue_reminders()
-                next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
-            if time.monotonic() >= next_hourly:
                 extend_standing_hours()
+                next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
+            if time.monotonic() >= next_prune:
                 _prune_on_schedule(stop)
-                next_hourly = time.monotonic() + HOURLY_SECONDS
+                next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
             idler.listen()
             try:
                 outcomes = deliver(stop=stop)
@@ -336,8 +336,10 @@ def queue_reminders() -> int:
 
 
 def extend_standing_hours(now: datetime | None = None) -> int:
-    """The worker's schedule: publish the days that doctors' standing hours have come to, one
-    doctor per transaction (see standing_hours.py). Returns how many slots were published."""
+    """The worker's schedule, with the reminder scan: publish the days that doctors' standing
+    hours have come to, one doctor per transaction (see standing_hours.py). Mostly one read of
+    a small table that finds nothing: the window moves on once a day. Returns how many slots
+    were published."""
     from app.services import standing_hours
 
     created = 0

@@ -1,9 +1,10 @@
 """Standing hours: a doctor's weekly template, kept open week after week.
 
 Publishing a weekly template with "Repeat every week" keeps its hours (`keep`). From then on
-the outbox worker (`extend_due`, hourly) publishes each day as it comes into the booking window
-(BOOKING_MAX_DAYS_AHEAD ahead), with the template's own rules: closed days, times that overlap
-the doctor's slots and DST gaps are left out, and whoever waits for such a day hears of it.
+the outbox worker (`delivery.extend_standing_hours`, with its reminder scan every minute)
+publishes each day as it comes into the booking window (BOOKING_MAX_DAYS_AHEAD ahead), with the
+template's own rules: closed days, times that overlap the doctor's slots and DST gaps are left
+out, and whoever waits for such a day hears of it.
 
 `published_through` is the last day already done. A day is filled once and never again, so time
 off taken or a slot deleted on a day already published stays that way; hours changed apply to

@@ -81,7 +81,7 @@ def test_repeating_a_template_keeps_its_hours_and_says_so(client, db, doctor):
     assert kept.published_through == day(7)
     assert slot_count(db, doctor) == weekdays_between(1, 7) * PER_DAY
     page = text_of(client.get("/doctor/availability"))
-    assert f"each day after {day(7):%a %d %b} is published as it opens for booking" in page
+    assert f"repeat every week: the days after {day(7):%a %d %b}, as far ahead as" in page
     assert "Repeating every week:</strong>\n              Mon, Tue, Wed, Thu, Fri," in page
     assert "09:00–12:00, 30-minute slots" in page
     assert f"Published through {day(7):%a %d %b %Y}" in page

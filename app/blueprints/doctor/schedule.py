@@ -118,8 +118,9 @@ def weekly(schedule: Schedule):
                 actor=current_user,
             )
             message += (
-                " These hours now repeat every week: each day after "
-                f"{form.end_date.data:%a %d %b} is published as it opens for booking."
+                f" These hours now repeat every week: the days after {form.end_date.data:%a %d %b}"
+                ", as far ahead as patients can book, follow within a minute, then each new day"
+                " as it opens."
             )
         return message, "success"
 
