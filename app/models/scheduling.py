@@ -59,21 +59,21 @@ class AvailabilitySlot(db.Model):
 
 
 class StandingHours(db.Model):
-    """A doctor's weekly hours kept open: the weekly template, repeated. The outbox worker
-    publishes each new day's slots as it comes into the booking window; `published_through` is
-    the last clinic-local day already done, so a day is filled once, and time taken off or a
-    slot deleted on a day already done is never put back."""
+    """Weekly hours a doctor keeps open: a weekly template, repeated (a doctor may keep
+    several, say mornings on Mondays and afternoons on Thursdays). The outbox worker publishes
+    each new day's slots as it comes into the booking window; `published_through` is the last
+    clinic-local day already done, so a day is filled once, and time taken off or a slot deleted
+    on a day already done is never put back."""
 
     __tablename__ = "standing_hours"
     __table_args__ = (
         CheckConstraint("day_end > day_start", name="day_end_after_start"),
         CheckConstraint("weekdays > 0 AND weekdays < 128", name="some_weekdays"),
+        Index("ix_standing_hours_doctor_id", "doctor_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    doctor_id: Mapped[int] = mapped_column(
-        ForeignKey("doctor_profiles.id", ondelete="CASCADE"), unique=True
-    )
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor_profiles.id", ondelete="CASCADE"))
     weekdays: Mapped[int] = mapped_column(SmallInteger)  # bit d set: weekday d (Monday = 0)
     day_start: Mapped[time] = mapped_column(Time)
     day_end: Mapped[time] = mapped_column(Time)

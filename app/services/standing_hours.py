@@ -7,11 +7,12 @@ template's own rules: closed days, times that overlap the doctor's slots and DST
 out, and whoever waits for such a day hears of it.
 
 `published_through` is the last day already done. A day is filled once and never again, so time
-off taken or a slot deleted on a day already published stays that way; hours changed apply to
-the days not yet published. Stopping (`stop`) keeps the slots already published.
+off taken or a slot deleted on a day already published stays that way. A doctor may keep
+several sets (mornings on Mondays, afternoons on Thursdays); stopping one (`stop`) keeps the
+slots already published.
 
-Several workers may run this at once: each takes a doctor's row with SKIP LOCKED, and the
-template locks the doctor's row as every change to their slots does.
+Several workers may run this at once: each takes a set's row with SKIP LOCKED, and publishes
+under the doctor's row lock, as every change to their slots does.
 """
 
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DoctorProfile, StandingHours, User
-from app.services import NotFound, availability
+from app.services import Conflict, NotFound, availability
 from app.services.audit import AuditKind, record
 from app.timeutil import to_local, utcnow
 
@@ -40,8 +41,12 @@ def horizon(now: datetime) -> date:
     return to_local(now).date() + timedelta(days=current_app.config["BOOKING_MAX_DAYS_AHEAD"])
 
 
-def of_doctor(doctor: DoctorProfile) -> StandingHours | None:
-    return db.session.scalar(select(StandingHours).where(StandingHours.doctor_id == doctor.id))
+MAX_PER_DOCTOR = 10
+
+
+def of_doctor(doctor: DoctorProfile) -> list[StandingHours]:
+    query = select(StandingHours).where(StandingHours.doctor_id == doctor.id)
+    return list(db.session.scalars(query.order_by(StandingHours.id)))
 
 
 def keep(
@@ -55,22 +60,38 @@ def keep(
     actor: User,
 ) -> StandingHours:
     """Repeat these hours every week after `published_through` (the weekly template's last
-    day, just published). Replaces the doctor's standing hours, if any: the new hours apply to
-    the days not yet published, and a day already published is not published again."""
+    day, just published), besides any others the doctor keeps. The same hours kept twice are
+    one set, published from the later of the two days."""
     availability.check_weekly_hours(weekdays, day_start, day_end, slot_minutes)
-    standing = of_doctor(doctor) or StandingHours(doctor_id=doctor.id)
-    if standing.published_through is not None:
-        published_through = max(published_through, standing.published_through)
-    standing.weekdays = StandingHours.weekday_bits(weekdays)
-    standing.day_start, standing.day_end = day_start, day_end
-    standing.slot_minutes = slot_minutes
-    standing.published_through = published_through
-    db.session.add(standing)
+    bits = StandingHours.weekday_bits(weekdays)
+    kept = of_doctor(doctor)
+    same = (bits, day_start, day_end, slot_minutes)
+    standing = next(
+        (s for s in kept if (s.weekdays, s.day_start, s.day_end, s.slot_minutes) == same), None
+    )
+    if standing is None:
+        if len(kept) >= MAX_PER_DOCTOR:
+            raise Conflict(
+                f"{MAX_PER_DOCTOR} sets of weekly hours repeat already: stop one first.",
+                field="repeat",
+            )
+        standing = StandingHours(
+            doctor_id=doctor.id,
+            weekdays=bits,
+            day_start=day_start,
+            day_end=day_end,
+            slot_minutes=slot_minutes,
+            published_through=published_through,
+        )
+        db.session.add(standing)
+    else:
+        standing.published_through = max(standing.published_through, published_through)
     db.session.flush()
     record(
         AuditKind.STANDING_HOURS_KEPT,
         actor=actor,
         target=doctor,
+        standing_hours_id=standing.id,
         weekdays=standing.weekday_list,
         day_start=day_start.isoformat("minutes"),
         day_end=day_end.isoformat("minutes"),
@@ -79,13 +100,22 @@ def keep(
     return standing
 
 
-def stop(doctor: DoctorProfile, *, actor: User) -> None:
-    """No more weekly repeats; the slots already published stay (time off removes them)."""
-    standing = of_doctor(doctor)
-    if standing is None:
-        raise NotFound("These hours are not repeated every week.")
+def stop(doctor: DoctorProfile, standing_id: int, *, actor: User) -> None:
+    """These hours repeat no more; the slots already published stay (time off removes them).
+    NotFound for hours that are not this doctor's (or are stopped already)."""
+    standing = db.session.get(StandingHours, standing_id)
+    if standing is None or standing.doctor_id != doctor.id:
+        raise NotFound("These hours do not repeat every week (any more).")
     db.session.delete(standing)
-    record(AuditKind.STANDING_HOURS_STOPPED, actor=actor, target=doctor)
+    record(
+        AuditKind.STANDING_HOURS_STOPPED,
+        actor=actor,
+        target=doctor,
+        standing_hours_id=standing_id,
+        weekdays=standing.weekday_list,
+        day_start=standing.day_start.isoformat("minutes"),
+        day_end=standing.day_end.isoformat("minutes"),
+    )
 
 
 def due_ids(now: datetime) -> list[int]:

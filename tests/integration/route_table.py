@@ -273,8 +273,9 @@ ROWS = [
     ),
     Row(
         "POST",
-        "/doctor/availability/weekly/stop",
-        only((DOCTOR,), 302, (DOCTOR2,)),  # the second doctor's hours do not repeat: 404
+        "/doctor/availability/weekly/<standing_id>/stop",
+        only((DOCTOR,), 302, (DOCTOR2,)),  # the first doctor's hours: not the second's to stop
+        args=lambda w: {"standing_id": w.standing.id},
         changes=(DOCTOR,),
     ),
     Row(
@@ -585,9 +586,9 @@ ROWS = [
     ),
     Row(
         "POST",
-        "/admin/users/<user_id>/availability/weekly/stop",
+        "/admin/users/<user_id>/availability/weekly/<standing_id>/stop",
         only(ADMINS, 302),
-        args=lambda w: {"user_id": w.doctor.user.id},
+        args=lambda w: {"user_id": w.doctor.user.id, "standing_id": w.standing.id},
         changes=ADMINS,
     ),
     Row(

@@ -66,9 +66,17 @@ def slot_count(db, doctor) -> int:
     return db.session.scalar(query)
 
 
-def standing(db, doctor) -> StandingHours | None:
+def all_standing(db, doctor) -> list[StandingHours]:
     db.session.expire_all()
-    return db.session.scalar(select(StandingHours).where(StandingHours.doctor_id == doctor.id))
+    query = select(StandingHours).where(StandingHours.doctor_id == doctor.id)
+    return list(db.session.scalars(query.order_by(StandingHours.id)))
+
+
+def standing(db, doctor) -> StandingHours | None:
+    """The doctor's one set of standing hours, or None."""
+    kept = all_standing(db, doctor)
+    assert len(kept) <= 1
+    return kept[0] if kept else None
 
 
 def test_repeating_a_template_keeps_its_hours_and_says_so(client, db, doctor):
@@ -82,9 +90,8 @@ def test_repeating_a_template_keeps_its_hours_and_says_so(client, db, doctor):
     assert slot_count(db, doctor) == weekdays_between(1, 7) * PER_DAY
     page = text_of(client.get("/doctor/availability"))
     assert f"repeat every week: the days after {day(7):%a %d %b}, as far ahead as" in page
-    assert "Repeating every week:</strong>\n              Mon, Tue, Wed, Thu, Fri," in page
-    assert "09:00–12:00, 30-minute slots" in page
-    assert f"Published through {day(7):%a %d %b %Y}" in page
+    assert "Mon, Tue, Wed, Thu, Fri,\n                    09:00–12:00, 30-minute slots;" in page
+    assert f"published through {day(7):%a %d %b %Y}" in page
     kinds = db.session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)).all()
     assert kinds == ["slot.created_weekly", "slot.standing_hours_kept"]
 
@@ -157,32 +164,56 @@ def test_a_switched_off_doctor_gets_nothing_until_back(client, db, doctor):
     assert delivery.extend_standing_hours() == weekdays_between(8, HORIZON) * PER_DAY
 
 
-def test_new_hours_replace_the_old_from_the_first_day_not_yet_published(client, db, doctor):
+def test_a_doctor_keeps_several_sets_and_the_same_hours_twice_are_one(client, db, doctor):
     client.post("/doctor/availability/weekly", data=weekly(1, 14))
     client.post(
         "/doctor/availability/weekly",
-        data=weekly(1, 7, weekdays=["5"], day_start="10:00", day_end="11:00"),  # Saturdays now
+        data=weekly(1, 7, weekdays=["5"], day_start="13:00", day_end="14:00"),  # Saturdays too
+    )
+    client.post("/doctor/availability/weekly", data=weekly(1, 10))  # the first again
+
+    weekdays, saturdays = all_standing(db, doctor)
+    assert (weekdays.weekday_list, weekdays.published_through) == ([0, 1, 2, 3, 4], day(14))
+    assert (saturdays.weekday_list, saturdays.published_through) == ([5], day(7))
+    assert delivery.extend_standing_hours() == (
+        weekdays_between(15, HORIZON) * PER_DAY + weekdays_between(8, HORIZON, (5,)) * 2
+    )
+    page = text_of(client.get("/doctor/availability"))
+    assert page.count("Stop repeating</button>") == 2
+
+
+def test_ten_sets_at_most(app, client, db, doctor, monkeypatch):
+    from app.services import standing_hours
+
+    monkeypatch.setattr(standing_hours, "MAX_PER_DOCTOR", 2)
+    for start, end in (("08:00", "09:00"), ("13:00", "14:00")):
+        client.post("/doctor/availability/weekly", data=weekly(1, 7, day_start=start, day_end=end))
+    published = slot_count(db, doctor)
+
+    response = client.post(
+        "/doctor/availability/weekly", data=weekly(1, 7, day_start="15:00", day_end="16:00")
     )
 
-    kept = standing(db, doctor)
-    assert kept.weekday_list == [5]
-    assert kept.published_through == day(14)  # not back to day 7: those days are done
-    assert db.session.scalar(select(func.count(StandingHours.id))) == 1
-    assert delivery.extend_standing_hours() == weekdays_between(15, HORIZON, (5,)) * 2
+    assert response.status_code == 409
+    assert "2 sets of weekly hours repeat already: stop one first." in text_of(response)
+    assert len(all_standing(db, doctor)) == 2
+    assert slot_count(db, doctor) == published  # the template's slots went back with it
 
 
 def test_stopping_keeps_the_slots_and_publishes_no_more(client, db, doctor):
     client.post("/doctor/availability/weekly", data=weekly(1, 7))
     published = slot_count(db, doctor)
 
-    response = client.post("/doctor/availability/weekly/stop")
+    stop = f"/doctor/availability/weekly/{standing(db, doctor).id}/stop"
+
+    response = client.post(stop)
 
     assert response.status_code == 302
     assert "no longer repeat" in text_of(client.get("/doctor/availability"))
     assert standing(db, doctor) is None
     assert delivery.extend_standing_hours() == 0
     assert slot_count(db, doctor) == published
-    assert client.post("/doctor/availability/weekly/stop").status_code == 404
+    assert client.post(stop).status_code == 404
     assert db.session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id.desc())).first() == (
         "slot.standing_hours_stopped"
     )
@@ -209,7 +240,10 @@ def test_the_front_desk_repeats_a_doctors_hours_in_their_name(client, db, make, 
         select(AuditEvent).where(AuditEvent.kind == "slot.standing_hours_kept")
     ).one()
     assert (kept.actor_id, kept.target_id) == (admin.id, doctor.id)
-    assert client.post(f"{page}/weekly/stop").status_code == 302
+    other = make.doctor()  # the desk stops one doctor's hours on that doctor's page only
+    wrong = f"/admin/users/{other.user.id}/availability/weekly/{standing(db, doctor).id}/stop"
+    assert client.post(wrong).status_code == 404
+    assert client.post(f"{page}/weekly/{standing(db, doctor).id}/stop").status_code == 302
     assert standing(db, doctor) is None
 
 

@@ -42,9 +42,9 @@ def doctor_availability_weekly(user_id: int):
     return schedule.weekly(_schedule(user_id))
 
 
-@bp.post(f"/users/<{ID}:user_id>/availability/weekly/stop")
-def doctor_stop_repeating_hours(user_id: int):
-    return schedule.stop_repeat(_schedule(user_id))
+@bp.post(f"/users/<{ID}:user_id>/availability/weekly/<{ID}:standing_id>/stop")
+def doctor_stop_repeating_hours(user_id: int, standing_id: int):
+    return schedule.stop_repeat(_schedule(user_id), standing_id)
 
 
 @bp.post(f"/users/<{ID}:user_id>/availability/clear")

@@ -81,9 +81,9 @@ def availability_weekly():
     return schedule.weekly(_schedule())
 
 
-@bp.post("/availability/weekly/stop")
-def stop_repeating_hours():
-    return schedule.stop_repeat(_schedule())
+@bp.post(f"/availability/weekly/<{ID}:standing_id>/stop")
+def stop_repeating_hours(standing_id: int):
+    return schedule.stop_repeat(_schedule(), standing_id)
 
 
 @bp.post("/availability/clear")

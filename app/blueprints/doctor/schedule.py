@@ -74,6 +74,7 @@ def _act(schedule: Schedule, form, posted: str, act):
             message, category = act(schedule.doctor, form)
             db.session.commit()
         except DomainError as error:
+            db.session.rollback()  # before the page reads the slots: some may have been added
             return show_domain_error(error, form, TEMPLATE, **context())
         flash(message, category)
         return redirect(schedule.url("page"))
@@ -127,14 +128,14 @@ def weekly(schedule: Schedule):
     return _act(schedule, WeeklyForm(), "weekly", fill)
 
 
-def stop_repeat(schedule: Schedule):
-    """The weekly hours stop repeating; the slots already published stay."""
+def stop_repeat(schedule: Schedule, standing_id: int):
+    """These weekly hours stop repeating; the slots already published stay."""
     try:
-        standing_hours.stop(schedule.doctor, actor=current_user)
+        standing_hours.stop(schedule.doctor, standing_id, actor=current_user)
         db.session.commit()
     except DomainError as error:
         abort_with(error)
-    flash("The weekly hours no longer repeat. The slots already published stay.", "success")
+    flash("Those weekly hours no longer repeat. The slots already published stay.", "success")
     return redirect(schedule.url("page"))
 
 
