@@ -89,6 +89,17 @@ def register(app: Flask) -> None:
         queued = delivery.queue_reminders()
         click.echo(f"Queued reminders for {queued} appointments.")
 
+    @app.cli.group("availability")
+    def availability_group() -> None:
+        """Doctors' slots (the outbox worker also keeps standing hours on its own schedule)."""
+
+    @availability_group.command("extend")
+    def availability_extend() -> None:
+        """Publish the days that doctors' standing hours have come to (the outbox worker does it
+        every REMINDER_SCAN_SECONDS)."""
+        created = delivery.extend_standing_hours()
+        click.echo(f"Published {created} slot{'s' * (created != 1)} of standing hours.")
+
 
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event):

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import Journey, fill_account, use_menu
+from tests.e2e.helpers import Journey, fill_account, sign_in, use_menu
+from tests.factories import PASSWORD as FACTORY_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -106,3 +107,44 @@ def test_doctor_signs_up_fills_profile_publishes_weekly_slots_and_takes_a_day_of
     journey.checkpoint(page, "day-sheet")
 
     mailbox.expect(("SIGNUP_WELCOME", "ada.byron@example.com"))
+
+
+def test_a_doctor_keeps_weekly_hours_repeating_then_stops_them(page, make, live_server):
+    """Mornings on Mondays to Fridays, ticked to repeat: after the worker's round, they are
+    published as far ahead as patients can book; stopping them keeps what is published."""
+    doctor = make.doctor(user__full_name="Dr. Rosalind Franklin")
+    sign_in(page, doctor.user.email, FACTORY_PASSWORD)
+    today = datetime.now(UTC).date()  # the clinic's zone is UTC in these tests
+    first, last = today + timedelta(days=1), today + timedelta(days=7)
+
+    use_menu(page, "Availability")
+    template = page.get_by_role("region", name="Add a weekly template")
+    template.get_by_label("From").fill(first.isoformat())
+    template.get_by_label("To (inclusive)").fill(last.isoformat())
+    template.get_by_label("Day starts at").fill("09:00")
+    template.get_by_label("Day ends at").fill("10:00")
+    template.get_by_label("Repeat every week").check()
+    template.get_by_role("button", name="Create slots").click()
+
+    expect(
+        page.get_by_role("alert").filter(has_text="These hours now repeat every week")
+    ).to_be_visible()
+    standing = page.locator("#standing-hours")
+    expect(standing).to_contain_text("Mon, Tue, Wed, Thu, Fri, 09:00–10:00, 30-minute slots")
+
+    live_server.flask("availability", "extend")  # what the worker does every minute
+    page.reload()
+    horizon = today + timedelta(days=90)  # BOOKING_MAX_DAYS_AHEAD
+    expect(standing).to_contain_text(f"published through {horizon:%a %d %b %Y}")
+    Journey("standing-hours").checkpoint(page, "repeating")
+
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.wait_for_load_state("load")  # confirm.js, deferred, asks once it has run
+    standing.get_by_role("button", name="Stop repeating").click()
+
+    expect(page.get_by_role("alert").filter(has_text="no longer repeat")).to_be_visible()
+    assert questions == ["Stop repeating these hours? The slots already published stay."]
+    expect(page.locator("#standing-hours")).to_have_count(0)
+    rows = page.get_by_role("table", name="Your slots").get_by_role("row")
+    expect(rows.filter(has_text="Open").first).to_be_visible()

@@ -286,3 +286,17 @@ def test_two_workers_at_once_publish_each_day_once(race_app, db, make):
     for doctor in doctors:
         assert slot_count(db, doctor) == HORIZON * PER_DAY
         assert standing(db, doctor).published_through == day(HORIZON)
+
+
+def test_operators_can_extend_them_from_the_command_line(app, client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7))
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["availability", "extend"])
+
+    expected = weekdays_between(8, HORIZON) * PER_DAY
+    assert result.exit_code == 0
+    assert result.output == f"Published {expected} slots of standing hours.\n"
+    assert runner.invoke(args=["availability", "extend"]).output == (
+        "Published 0 slots of standing hours.\n"
+    )
