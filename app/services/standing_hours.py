@@ -119,8 +119,14 @@ def stop(doctor: DoctorProfile, standing_id: int, *, actor: User) -> None:
 
 
 def due_ids(now: datetime) -> list[int]:
-    """The standing hours with days left to publish."""
-    query = select(StandingHours.id).where(StandingHours.published_through < horizon(now))
+    """The standing hours with days left to publish, of doctors whose account is on (a
+    switched-off one's wait, and are not looked at every minute meanwhile)."""
+    query = (
+        select(StandingHours.id)
+        .join(DoctorProfile, DoctorProfile.id == StandingHours.doctor_id)
+        .join(User, User.id == DoctorProfile.user_id)
+        .where(StandingHours.published_through < horizon(now), User.active.is_(True))
+    )
     return list(db.session.scalars(query.order_by(StandingHours.id)))
 
 

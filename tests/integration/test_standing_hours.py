@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db as _db
 from app.models import AuditEvent, AvailabilitySlot, ClinicClosure, StandingHours
-from app.services import delivery
+from app.services import delivery, standing_hours
 from app.timeutil import local_today, to_local, utcnow
 from tests.helpers import text_of
 from tests.integration.races import run_together
@@ -158,6 +158,7 @@ def test_a_switched_off_doctor_gets_nothing_until_back(client, db, doctor):
 
     assert delivery.extend_standing_hours() == 0
     assert standing(db, doctor).published_through == day(7)
+    assert standing_hours.due_ids(utcnow()) == []  # not looked at every minute meanwhile
 
     doctor.user.active = True
     db.session.commit()
@@ -183,8 +184,6 @@ def test_a_doctor_keeps_several_sets_and_the_same_hours_twice_are_one(client, db
 
 
 def test_ten_sets_at_most(app, client, db, doctor, monkeypatch):
-    from app.services import standing_hours
-
     monkeypatch.setattr(standing_hours, "MAX_PER_DOCTOR", 2)
     for start, end in (("08:00", "09:00"), ("13:00", "14:00")):
         client.post("/doctor/availability/weekly", data=weekly(1, 7, day_start=start, day_end=end))
