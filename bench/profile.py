@@ -10,6 +10,7 @@ call tree; `--html FILE` writes the interactive page instead.
 """
 
 import argparse
+import gc
 import os
 import secrets
 import sys
@@ -107,6 +108,12 @@ def main() -> None:
     else:
         calls = [lambda: client.get(args.path, base_url=BASE)] * args.n
     calls[0]()  # warm caches (templates, SQL compilation) outside the profile
+    # As gunicorn's workers do (gunicorn.conf.py, post_worker_init): what is loaded by now stays
+    # out of the collector's full passes. Without it, whether one of those passes (tens of
+    # millions of instructions) fell inside the measured requests depended on how many objects
+    # the app happened to load, and moved `bench.instructions` by 20 % between two versions of
+    # the code whose requests did the same work.
+    gc.freeze()
     profiler = Profiler(interval=0.0005)
     started = time.perf_counter()
     if args.time_only:
