@@ -16,9 +16,9 @@ from werkzeug.serving import make_server
 
 from app.extensions import db as _db
 from app.models import Appointment, PatientProfile
-from app.services import Conflict, booking
+from app.services import booking
 from tests.factories import PASSWORD
-from tests.integration.races import THREADS, WAIT, run_together
+from tests.integration.races import THREADS, WAIT, booking_attempt, run_together
 
 pytestmark = pytest.mark.postgres
 
@@ -123,24 +123,7 @@ def test_one_patient_racing_two_overlapping_bookings_gets_one(race_app, db, make
     patient_id = patient.id
 
     for slot_ids in rounds:
-
-        def attempt(i: int, barrier: threading.Barrier, slot_ids=slot_ids) -> str:
-            with race_app.app_context():
-                try:
-                    me = _db.session.get(PatientProfile, patient_id)
-                    user = me.user
-                    barrier.wait()
-                    try:
-                        booking.book(me, slot_ids[i], actor=user)
-                        _db.session.commit()
-                        return "booked"
-                    except Conflict as refused:
-                        _db.session.rollback()
-                        return refused.message
-                finally:
-                    _db.session.remove()
-
-        results = run_together(2, attempt)
+        results = run_together(2, booking_attempt(race_app, patient_id, slot_ids))
 
         assert sorted(results) == ["You already have an appointment at that time.", "booked"]
     db.session.expire_all()

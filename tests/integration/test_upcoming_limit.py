@@ -1,17 +1,14 @@
 """BOOKING_MAX_UPCOMING: how many appointments ahead a patient may hold when booking online."""
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db as _db
-from app.models import Appointment, DoctorProfile, PatientProfile
-from app.services import Conflict, booking
+from app.models import Appointment, DoctorProfile
 from tests.helpers import text_of
-from tests.integration.races import run_together
+from tests.integration.races import booking_attempt, run_together
 
 LIMIT = 2
 REFUSAL = (
@@ -190,24 +187,7 @@ def test_two_tabs_booking_the_last_place_at_once_get_one(race_app, db, make):
     outcomes = Counter()
 
     for slot_ids in rounds:
-
-        def attempt(i: int, barrier: threading.Barrier, slot_ids=slot_ids) -> str:
-            with race_app.app_context():
-                try:
-                    me = _db.session.get(PatientProfile, patient_id)
-                    user = me.user
-                    barrier.wait()
-                    try:
-                        booking.book(me, slot_ids[i], actor=user)
-                        _db.session.commit()
-                        return "booked"
-                    except Conflict as refused:
-                        _db.session.rollback()
-                        return refused.message
-                finally:
-                    _db.session.remove()
-
-        outcomes.update(run_together(2, attempt))
+        outcomes.update(run_together(2, booking_attempt(race_app, patient_id, slot_ids)))
         db.session.expire_all()
         booked_now = db.session.scalars(
             select(Appointment).where(

@@ -130,13 +130,11 @@ def weekly(schedule: Schedule):
 
 def stop_repeat(schedule: Schedule, standing_id: int):
     """These weekly hours stop repeating; the slots already published stay."""
-    try:
-        standing_hours.stop(schedule.doctor, standing_id, actor=current_user)
-        db.session.commit()
-    except DomainError as error:
-        abort_with(error)
-    flash("Those weekly hours no longer repeat. The slots already published stay.", "success")
-    return redirect(schedule.url("page"))
+    return _button(
+        schedule,
+        lambda: standing_hours.stop(schedule.doctor, standing_id, actor=current_user),
+        "Those weekly hours no longer repeat. The slots already published stay.",
+    )
 
 
 def _cleared(result: availability_service.ClearResult) -> str:
@@ -179,10 +177,20 @@ def clear(schedule: Schedule):
 
 
 def delete(schedule: Schedule, slot_id: int):
+    return _button(
+        schedule,
+        lambda: availability_service.delete_slot(schedule.doctor, slot_id, actor=current_user),
+        "Slot deleted.",
+    )
+
+
+def _button(schedule: Schedule, act, done: str):
+    """One of the page's buttons: `act()` under the service's rules, committed, and back to the
+    page (at the list's page it was on) saying `done`; a refusal answers its status."""
     try:
-        availability_service.delete_slot(schedule.doctor, slot_id, actor=current_user)
+        act()
         db.session.commit()
     except DomainError as error:
         abort_with(error)
-    flash("Slot deleted.", "success")
+    flash(done, "success")
     return redirect(back_url(schedule.url("page")))
