@@ -6,6 +6,7 @@ appointment on one slot whatever the application does.
 """
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime, time
 
 from sqlalchemy import (
@@ -69,6 +70,11 @@ class StandingHours(db.Model):
     __table_args__ = (
         CheckConstraint("day_end > day_start", name="day_end_after_start"),
         CheckConstraint("weekdays > 0 AND weekdays < 128", name="some_weekdays"),
+        CheckConstraint(
+            "(break_start IS NULL AND break_end IS NULL) OR "
+            "(day_start < break_start AND break_start < break_end AND break_end < day_end)",
+            name="break_inside_day",
+        ),
         Index("ix_standing_hours_doctor_id", "doctor_id"),
     )
 
@@ -77,6 +83,9 @@ class StandingHours(db.Model):
     weekdays: Mapped[int] = mapped_column(SmallInteger)  # bit d set: weekday d (Monday = 0)
     day_start: Mapped[time] = mapped_column(Time)
     day_end: Mapped[time] = mapped_column(Time)
+    # A break (lunch, say): no slot across it, the afternoon's start again at its end.
+    break_start: Mapped[time | None] = mapped_column(Time)
+    break_end: Mapped[time | None] = mapped_column(Time)
     slot_minutes: Mapped[int] = mapped_column(SmallInteger)
     published_through: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -86,7 +95,7 @@ class StandingHours(db.Model):
         return [day for day in range(7) if self.weekdays & (1 << day)]
 
     @staticmethod
-    def weekday_bits(weekdays: list[int]) -> int:
+    def weekday_bits(weekdays: Iterable[int]) -> int:
         return sum(1 << day for day in set(weekdays))
 
 

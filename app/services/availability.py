@@ -136,19 +136,88 @@ def create_slot(
     return slot
 
 
+@dataclass(frozen=True)
+class WeeklyHours:
+    """Back-to-back slots of `slot_minutes` from `day_start` to `day_end` on `weekdays`; with a
+    break (`break_start` to `break_end`, both or neither), none across it, and the afternoon's
+    slots start again when it ends."""
+
+    weekdays: tuple[int, ...]
+    day_start: time
+    day_end: time
+    slot_minutes: int
+    break_start: time | None = None
+    break_end: time | None = None
+
+    @classmethod
+    def checked(
+        cls,
+        weekdays: list[int],
+        day_start: time,
+        day_end: time,
+        slot_minutes: int,
+        break_start: time | None = None,
+        break_end: time | None = None,
+    ) -> "WeeklyHours":
+        """The hours a doctor asked for, or a DomainError naming the field that is wrong."""
+        if not weekdays or any(d not in range(7) for d in weekdays):
+            raise DomainError("Choose at least one weekday.", field="weekdays")
+        if not MIN_SLOT_MINUTES <= slot_minutes <= MAX_SLOT_MINUTES:
+            raise DomainError(
+                f"Slots last between {MIN_SLOT_MINUTES} and {MAX_SLOT_MINUTES} minutes.",
+                field="slot_minutes",
+            )
+        if day_end <= day_start:
+            raise DomainError("The day must end after it starts.", field="day_end")
+        if break_start is None and break_end is not None:
+            raise DomainError("Give the time the break starts, too.", field="break_start")
+        if break_end is None and break_start is not None:
+            raise DomainError("Give the time the break ends, too.", field="break_end")
+        if break_start is not None and break_end is not None:
+            if break_end <= break_start:
+                raise DomainError("The break must end after it starts.", field="break_end")
+            if not day_start < break_start or not break_end < day_end:
+                raise DomainError(
+                    "The break must start after the day starts and end before the day ends.",
+                    field="break_start",
+                )
+        days = tuple(sorted(set(weekdays)))
+        return cls(days, day_start, day_end, slot_minutes, break_start, break_end)
+
+    def spans(self) -> list[tuple[time, time]]:
+        """The stretches of the day that slots fill."""
+        if self.break_start is None or self.break_end is None:
+            return [(self.day_start, self.day_end)]
+        return [(self.day_start, self.break_start), (self.break_end, self.day_end)]
+
+    def slots(self, first: date, last: date) -> list[tuple[date, time, time]]:
+        """(day, start, end) in clinic-local wall-clock time, from `first` to `last` inclusive."""
+        wanted: list[tuple[date, time, time]] = []
+        length = timedelta(minutes=self.slot_minutes)
+        spans = self.spans()
+        day = first
+        while day <= last:
+            if day.weekday() in self.weekdays:
+                for span_start, span_end in spans:
+                    cursor = datetime.combine(day, span_start)
+                    stop = datetime.combine(day, span_end)
+                    while cursor + length <= stop:
+                        wanted.append((day, cursor.time(), (cursor + length).time()))
+                        cursor += length
+            day += timedelta(days=1)
+        return wanted
+
+
 def create_weekly(
     doctor: DoctorProfile,
     *,
     start_date: date,
     end_date: date,
-    weekdays: list[int],
-    day_start: time,
-    day_end: time,
-    slot_minutes: int,
+    hours: WeeklyHours,
     actor: User,
     now: datetime | None = None,
 ) -> WeeklyResult:
-    """Fill a date range with back-to-back slots on the chosen weekdays.
+    """Fill a date range with `hours` (built by `WeeklyHours.checked`).
 
     Slots that would overlap existing ones, lie in the past or fall into a DST change are
     skipped and counted, never an error: the doctor sees how many were created and skipped.
@@ -163,8 +232,6 @@ def create_weekly(
         raise DomainError(
             f"A template covers at most {MAX_TEMPLATE_DAYS} days at a time.", field="end_date"
         )
-    check_weekly_hours(weekdays, day_start, day_end, slot_minutes)
-    hours = WeeklyHours(tuple(sorted(set(weekdays))), day_start, day_end, slot_minutes)
     wanted = hours.slots(start_date, end_date)
     if len(wanted) > MAX_TEMPLATE_SLOTS:
         raise DomainError(
@@ -172,43 +239,6 @@ def create_weekly(
             field="slot_minutes",
         )
     return publish_weekly(doctor, hours, start_date, end_date, actor=actor, now=now)
-
-
-def check_weekly_hours(weekdays: list[int], day_start: time, day_end: time, minutes: int) -> None:
-    if not weekdays or any(d not in range(7) for d in weekdays):
-        raise DomainError("Choose at least one weekday.", field="weekdays")
-    if not MIN_SLOT_MINUTES <= minutes <= MAX_SLOT_MINUTES:
-        raise DomainError(
-            f"Slots last between {MIN_SLOT_MINUTES} and {MAX_SLOT_MINUTES} minutes.",
-            field="slot_minutes",
-        )
-    if day_end <= day_start:
-        raise DomainError("The day must end after it starts.", field="day_end")
-
-
-@dataclass(frozen=True)
-class WeeklyHours:
-    """Back-to-back slots of `slot_minutes` from `day_start` to `day_end` on `weekdays`."""
-
-    weekdays: tuple[int, ...]
-    day_start: time
-    day_end: time
-    slot_minutes: int
-
-    def slots(self, first: date, last: date) -> list[tuple[date, time, time]]:
-        """(day, start, end) in clinic-local wall-clock time, from `first` to `last` inclusive."""
-        wanted: list[tuple[date, time, time]] = []
-        length = timedelta(minutes=self.slot_minutes)
-        day = first
-        while day <= last:
-            if day.weekday() in self.weekdays:
-                cursor = datetime.combine(day, self.day_start)
-                stop = datetime.combine(day, self.day_end)
-                while cursor + length <= stop:
-                    wanted.append((day, cursor.time(), (cursor + length).time()))
-                    cursor += length
-            day += timedelta(days=1)
-        return wanted
 
 
 def publish_weekly(

@@ -134,10 +134,7 @@ def _publish_week(user: User, now) -> bool:
         doctor,
         start_date=tomorrow,
         end_date=tomorrow + timedelta(days=6),
-        weekdays=DEMO_WEEKDAYS,
-        day_start=DEMO_DAY[0],
-        day_end=DEMO_DAY[1],
-        slot_minutes=DEMO_SLOT_MINUTES,
+        hours=availability.WeeklyHours.checked(DEMO_WEEKDAYS, *DEMO_DAY, DEMO_SLOT_MINUTES),
         actor=user,
         now=now,
     )

@@ -16,7 +16,7 @@ under the doctor's row lock, as every change to their slots does.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -51,24 +51,16 @@ def of_doctor(doctor: DoctorProfile) -> list[StandingHours]:
 
 def keep(
     doctor: DoctorProfile,
+    hours: availability.WeeklyHours,
     *,
-    weekdays: list[int],
-    day_start: time,
-    day_end: time,
-    slot_minutes: int,
     published_through: date,
     actor: User,
 ) -> StandingHours:
-    """Repeat these hours every week after `published_through` (the weekly template's last
-    day, just published), besides any others the doctor keeps. The same hours kept twice are
-    one set, published from the later of the two days."""
-    availability.check_weekly_hours(weekdays, day_start, day_end, slot_minutes)
-    bits = StandingHours.weekday_bits(weekdays)
+    """Repeat `hours` every week after `published_through` (the weekly template's last day,
+    just published), besides any others the doctor keeps. The same hours kept twice are one
+    set, published from the later of the two days."""
     kept = of_doctor(doctor)
-    same = (bits, day_start, day_end, slot_minutes)
-    standing = next(
-        (s for s in kept if (s.weekdays, s.day_start, s.day_end, s.slot_minutes) == same), None
-    )
+    standing = next((s for s in kept if weekly_hours(s) == hours), None)
     if standing is None:
         if len(kept) >= MAX_PER_DOCTOR:
             raise Conflict(
@@ -77,10 +69,12 @@ def keep(
             )
         standing = StandingHours(
             doctor_id=doctor.id,
-            weekdays=bits,
-            day_start=day_start,
-            day_end=day_end,
-            slot_minutes=slot_minutes,
+            weekdays=StandingHours.weekday_bits(hours.weekdays),
+            day_start=hours.day_start,
+            day_end=hours.day_end,
+            break_start=hours.break_start,
+            break_end=hours.break_end,
+            slot_minutes=hours.slot_minutes,
             published_through=published_through,
         )
         db.session.add(standing)
@@ -92,12 +86,34 @@ def keep(
         actor=actor,
         target=doctor,
         standing_hours_id=standing.id,
-        weekdays=standing.weekday_list,
-        day_start=day_start.isoformat("minutes"),
-        day_end=day_end.isoformat("minutes"),
-        slot_minutes=slot_minutes,
+        slot_minutes=hours.slot_minutes,
+        **_described(standing),
     )
     return standing
+
+
+def weekly_hours(standing: StandingHours) -> availability.WeeklyHours:
+    return availability.WeeklyHours(
+        tuple(standing.weekday_list),
+        standing.day_start,
+        standing.day_end,
+        standing.slot_minutes,
+        standing.break_start,
+        standing.break_end,
+    )
+
+
+def _described(standing: StandingHours) -> dict:
+    """The set's days and hours, as the audit trail keeps them."""
+    details = {
+        "weekdays": standing.weekday_list,
+        "day_start": standing.day_start.isoformat("minutes"),
+        "day_end": standing.day_end.isoformat("minutes"),
+    }
+    if standing.break_start is not None and standing.break_end is not None:
+        details["break_start"] = standing.break_start.isoformat("minutes")
+        details["break_end"] = standing.break_end.isoformat("minutes")
+    return details
 
 
 def stop(doctor: DoctorProfile, standing_id: int, *, actor: User) -> None:
@@ -112,9 +128,7 @@ def stop(doctor: DoctorProfile, standing_id: int, *, actor: User) -> None:
         actor=actor,
         target=doctor,
         standing_hours_id=standing_id,
-        weekdays=standing.weekday_list,
-        day_start=standing.day_start.isoformat("minutes"),
-        day_end=standing.day_end.isoformat("minutes"),
+        **_described(standing),
     )
 
 
@@ -148,9 +162,7 @@ def extend(standing_id: int, now: datetime | None = None) -> Extended | None:
         return None
     last = horizon(now)
     first = max(standing.published_through + timedelta(days=1), to_local(now).date())
-    hours = availability.WeeklyHours(
-        tuple(standing.weekday_list), standing.day_start, standing.day_end, standing.slot_minutes
-    )
+    hours = weekly_hours(standing)
     created = 0
     while first <= last:
         through = min(first + timedelta(days=CHUNK_DAYS - 1), last)

@@ -110,8 +110,9 @@ def test_doctor_signs_up_fills_profile_publishes_weekly_slots_and_takes_a_day_of
 
 
 def test_a_doctor_keeps_weekly_hours_repeating_then_stops_them(page, make, live_server):
-    """Mornings on Mondays to Fridays, ticked to repeat: after the worker's round, they are
-    published as far ahead as patients can book; stopping them keeps what is published."""
+    """Mornings on Mondays to Fridays with a break, ticked to repeat: after the worker's round,
+    they are published as far ahead as patients can book; stopping them keeps what is
+    published."""
     doctor = make.doctor(user__full_name="Dr. Rosalind Franklin")
     sign_in(page, doctor.user.email, FACTORY_PASSWORD)
     today = datetime.now(UTC).date()  # the clinic's zone is UTC in these tests
@@ -122,7 +123,9 @@ def test_a_doctor_keeps_weekly_hours_repeating_then_stops_them(page, make, live_
     template.get_by_label("From").fill(first.isoformat())
     template.get_by_label("To (inclusive)").fill(last.isoformat())
     template.get_by_label("Day starts at").fill("09:00")
-    template.get_by_label("Day ends at").fill("10:00")
+    template.get_by_label("Day ends at").fill("11:00")
+    template.get_by_label("Break starts at").fill("09:30")
+    template.get_by_label("Break ends at").fill("10:00")
     template.get_by_label("Repeat every week").check()
     template.get_by_role("button", name="Create slots").click()
 
@@ -130,7 +133,9 @@ def test_a_doctor_keeps_weekly_hours_repeating_then_stops_them(page, make, live_
         page.get_by_role("alert").filter(has_text="These hours now repeat every week")
     ).to_be_visible()
     standing = page.locator("#standing-hours")
-    expect(standing).to_contain_text("Mon, Tue, Wed, Thu, Fri, 09:00–10:00, 30-minute slots")
+    expect(standing).to_contain_text(
+        "Mon, Tue, Wed, Thu, Fri, 09:00–11:00 with a break 09:30–10:00, 30-minute slots"
+    )
 
     live_server.flask("availability", "extend")  # what the worker does every minute
     page.reload()

@@ -5,6 +5,7 @@ from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db as _db
 from app.models import AuditEvent, AvailabilitySlot, ClinicClosure, StandingHours
@@ -90,7 +91,7 @@ def test_repeating_a_template_keeps_its_hours_and_says_so(client, db, doctor):
     assert slot_count(db, doctor) == weekdays_between(1, 7) * PER_DAY
     page = text_of(client.get("/doctor/availability"))
     assert f"repeat every week: the days after {day(7):%a %d %b}, as far ahead as" in page
-    assert "Mon, Tue, Wed, Thu, Fri,\n                    09:00–12:00, 30-minute slots;" in page
+    assert "Mon, Tue, Wed, Thu, Fri, 09:00–12:00, 30-minute slots;" in " ".join(page.split())
     assert f"published through {day(7):%a %d %b %Y}" in page
     kinds = db.session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)).all()
     assert kinds == ["slot.created_weekly", "slot.standing_hours_kept"]
@@ -181,6 +182,109 @@ def test_a_doctor_keeps_several_sets_and_the_same_hours_twice_are_one(client, db
     )
     page = text_of(client.get("/doctor/availability"))
     assert page.count("Stop repeating</button>") == 2
+
+
+def slot_times(db, doctor, on: date) -> list[str]:
+    db.session.expire_all()
+    starts = db.session.scalars(
+        select(AvailabilitySlot.start_at).where(AvailabilitySlot.doctor_id == doctor.id)
+    )
+    return sorted(f"{to_local(s):%H:%M}" for s in starts if to_local(s).date() == on)
+
+
+LUNCH = {"day_start": "09:00", "day_end": "13:00", "break_start": "10:45", "break_end": "11:15"}
+AROUND_LUNCH = ["09:00", "09:30", "10:00", "11:15", "11:45", "12:15"]  # 30 minutes each
+
+
+def test_a_break_leaves_its_time_free_and_repeats_with_the_hours(client, db, doctor):
+    response = client.post("/doctor/availability/weekly", data=weekly(1, 7, **LUNCH))
+
+    assert response.status_code == 302
+    weekday = next(n for n in range(1, 8) if day(n).weekday() < 5)
+    assert slot_times(db, doctor, day(weekday)) == AROUND_LUNCH  # none across it, none after
+    kept = standing(db, doctor)
+    assert (kept.break_start, kept.break_end) == (time(10, 45), time(11, 15))
+    page = " ".join(text_of(client.get("/doctor/availability")).split())
+    assert "09:00–13:00 with a break 10:45–11:15, 30-minute slots;" in page
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "slot.standing_hours_kept")
+    ).one()
+    assert (event.details["break_start"], event.details["break_end"]) == ("10:45", "11:15")
+
+    delivery.extend_standing_hours()
+
+    later = next(n for n in range(8, HORIZON + 1) if day(n).weekday() < 5)
+    assert slot_times(db, doctor, day(later)) == AROUND_LUNCH
+    client.post(f"/doctor/availability/weekly/{kept.id}/stop")
+    stopped = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "slot.standing_hours_stopped")
+    ).one()
+    assert stopped.details["break_end"] == "11:15"
+
+
+def test_the_same_hours_with_another_break_are_another_set(client, db, doctor):
+    client.post("/doctor/availability/weekly", data=weekly(1, 7, **LUNCH))
+    client.post("/doctor/availability/weekly", data=weekly(8, 9, **LUNCH))  # the same set
+    later = {**LUNCH, "break_start": "12:00", "break_end": "12:30"}
+    client.post("/doctor/availability/weekly", data=weekly(15, 16, **later))
+
+    first, second = all_standing(db, doctor)
+    assert (first.break_start, first.published_through) == (time(10, 45), day(9))
+    assert (second.break_start, second.published_through) == (time(12), day(16))
+
+
+@pytest.mark.parametrize(
+    ("given", "field", "message"),
+    [
+        ({"break_start": "12:00"}, "break_end", "Give the time the break ends, too."),
+        ({"break_end": "12:00"}, "break_start", "Give the time the break starts, too."),
+        (
+            {"break_start": "11:00", "break_end": "11:00"},
+            "break_end",
+            "The break must end after it starts.",
+        ),
+        (
+            {"break_start": "08:00", "break_end": "10:00"},
+            "break_start",
+            "The break must start after the day starts and end before the day ends.",
+        ),
+        (
+            {"break_start": "11:00", "break_end": "12:00"},  # the day ends at 12:00
+            "break_start",
+            "The break must start after the day starts and end before the day ends.",
+        ),
+        ({"break_start": "noon", "break_end": "13:00"}, "break_start", "Use the format HH:MM"),
+    ],
+)
+def test_a_break_that_makes_no_sense_publishes_and_keeps_nothing(
+    client, db, doctor, given, field, message
+):
+    response = client.post("/doctor/availability/weekly", data=weekly(1, 7, **given))
+
+    assert response.status_code == 400
+    page = text_of(response)
+    assert f'id="{field}-error"' in page
+    assert message in page
+    assert standing(db, doctor) is None
+    assert slot_count(db, doctor) == 0
+
+
+def test_the_database_keeps_a_break_inside_the_day(db, doctor):
+    db.session.add(
+        StandingHours(
+            doctor_id=doctor.id,
+            weekdays=1,
+            day_start=time(9),
+            day_end=time(12),
+            break_start=time(11),
+            break_end=time(13),
+            slot_minutes=30,
+            published_through=day(1),
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
 
 
 def test_ten_sets_at_most(app, client, db, doctor, monkeypatch):

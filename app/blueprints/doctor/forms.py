@@ -51,11 +51,11 @@ def date_field(label: str, default=None) -> DateField:
     )
 
 
-def time_field(label: str, default: time | None = None) -> TimeField:
+def time_field(label: str, default: time | None = None, required: bool = True) -> TimeField:
     """HH:MM, or HH:MM:SS as some browsers send it."""
     return TimeField(
         label,
-        validators=[InputRequired()],
+        validators=[InputRequired() if required else Optional()],
         default=default,
         format=["%H:%M", "%H:%M:%S"],
         invalid_value_message="Use the format HH:MM (24-hour clock).",
@@ -88,6 +88,8 @@ class WeeklyForm(FlaskForm):
     )
     day_start = time_field("Day starts at", default=time(9))
     day_end = time_field("Day ends at", default=time(17))
+    break_start = time_field("Break starts at (optional)", required=False)
+    break_end = time_field("Break ends at (optional)", required=False)
     slot_minutes = SmallIntegerField(
         "Minutes per slot",
         default=30,

@@ -93,14 +93,19 @@ def publish(schedule: Schedule):
 
 def weekly(schedule: Schedule):
     def fill(doctor, form):
+        hours = availability_service.WeeklyHours.checked(
+            form.weekdays.data,
+            form.day_start.data,
+            form.day_end.data,
+            form.slot_minutes.data,
+            form.break_start.data,
+            form.break_end.data,
+        )
         result = availability_service.create_weekly(
             doctor,
             start_date=form.start_date.data,
             end_date=form.end_date.data,
-            weekdays=form.weekdays.data,
-            day_start=form.day_start.data,
-            day_end=form.day_end.data,
-            slot_minutes=form.slot_minutes.data,
+            hours=hours,
             actor=current_user,
         )
         created = f"Created {result.created} slots, skipped {result.skipped}"
@@ -110,13 +115,7 @@ def weekly(schedule: Schedule):
             message += f" The clinic is closed on {days}: nothing was published then."
         if form.repeat.data:
             standing_hours.keep(
-                doctor,
-                weekdays=form.weekdays.data,
-                day_start=form.day_start.data,
-                day_end=form.day_end.data,
-                slot_minutes=form.slot_minutes.data,
-                published_through=form.end_date.data,
-                actor=current_user,
+                doctor, hours, published_through=form.end_date.data, actor=current_user
             )
             message += (
                 f" These hours now repeat every week: the days after {form.end_date.data:%a %d %b}"
