@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -20,6 +20,11 @@ class DoctorProfile(db.Model):
     # When the front desk approved the doctor (or they signed up where no approval is asked):
     # until then patients cannot find or book them. See `DOCTOR_APPROVAL_REQUIRED`.
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A doctor whose list is full: patients who never had an appointment with them cannot book
+    # online (the front desk still can); those already theirs book as before.
+    closed_to_new_patients: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     user = relationship("User", back_populates="doctor_profile", lazy="joined")
 

@@ -135,7 +135,12 @@ def _listing(by_name: bool, by_specialization: bool, by_time: bool, *, lateral: 
         on = (profiles.c.user_id == User.id) & profiles.c.approved_at.is_not(None)
     else:
         profile = (
-            select(profiles.c.id, profiles.c.specialization, profiles.c.years_of_experience)
+            select(
+                profiles.c.id,
+                profiles.c.specialization,
+                profiles.c.years_of_experience,
+                profiles.c.closed_to_new_patients,
+            )
             .where(profiles.c.user_id == User.id, profiles.c.approved_at.is_not(None))
             .limit(1)
             .lateral("profile")
@@ -147,6 +152,7 @@ def _listing(by_name: bool, by_specialization: bool, by_time: bool, *, lateral: 
             User.full_name,
             profile.c.specialization,
             profile.c.years_of_experience,
+            profile.c.closed_to_new_patients,
         )
         .select_from(User)
         .join(profile, on)

@@ -177,6 +177,20 @@ def _upcoming() -> Select[tuple[int]]:
     )
 
 
+def had_appointment_with(patient_id: int, doctor_id: int) -> bool:
+    """Whether the patient has, or had, an appointment with the doctor that was not cancelled:
+    the doctor has taken them on."""
+    return db.session.scalar(
+        select(
+            exists().where(
+                Appointment.patient_id == patient_id,
+                Appointment.doctor_id == doctor_id,
+                Appointment.status != AppointmentStatus.CANCELLED,
+            )
+        )
+    )
+
+
 def appointment_states(appointment_ids: Iterable[int]) -> dict[int, Row]:
     """(status, start_at) of each appointment, by id, in one statement."""
     ids = set(appointment_ids)

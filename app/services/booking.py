@@ -29,6 +29,7 @@ from app.services import (
     DomainError,
     NotFound,
     attendance,
+    new_patients,
     notifications,
     reminders,
     waitlist,
@@ -59,8 +60,8 @@ class SlotUnavailable(Conflict):
 
 
 class BookingRefused(Conflict):
-    """The patient may not book online for now (too many missed appointments, or too many
-    booked ahead)."""
+    """The patient may not book online for now (too many missed appointments, too many booked
+    ahead, or a doctor taking no new patients)."""
 
 
 class CancelRefused(Conflict):
@@ -152,6 +153,9 @@ def book(
     doctor = slot.doctor
     if not doctor.bookable:  # deactivated, or not approved yet
         raise SlotUnavailable(DOCTOR_UNAVAILABLE)
+    online = actor.id == patient.user_id  # the rules below bind patients, not the staff
+    if online and (refusal := new_patients.refusal(doctor, patient.id)) is not None:
+        raise BookingRefused(refusal)
     holder = repo.slot_holder(slot.id)
     if holder is not None:
         if holder == patient.id:  # a second click on "Confirm", say
@@ -160,7 +164,6 @@ def book(
         raise SlotTaken()
 
     day = to_local(slot.start_at).date()
-    online = actor.id == patient.user_id  # the rules below bind patients, not the staff
     lock = repo.lock_patient(patient.id, missed_since(now), slot.doctor_id, day)
     if online and (refusal := no_show_refusal(lock.missed)) is not None:
         raise BookingRefused(refusal)

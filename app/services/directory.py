@@ -16,7 +16,7 @@ from app.models import AvailabilitySlot, DoctorProfile
 from app.pagination import RowsPagination
 from app.repositories import doctors as doctor_repo
 from app.repositories import scheduling as repo
-from app.services import Conflict, NotFound
+from app.services import Conflict, NotFound, new_patients
 from app.services.booking import (
     ALREADY_YOURS,
     DOCTOR_UNAVAILABLE,
@@ -43,6 +43,8 @@ class SlotOffer:
     # The problem is the patient's, not the slot's (a rule of online booking): no other time
     # would do, and the page points to their appointments instead.
     patients_own: bool = False
+    # The doctor takes no new patients, and this is one: no other time of theirs would do.
+    new_patient: bool = False
 
 
 def search_doctors(
@@ -143,6 +145,8 @@ def offer(slot_id: int, patient_id: int, now: datetime) -> SlotOffer:
     doctor = slot.doctor
     if not doctor.bookable:
         return SlotOffer(slot, doctor, DOCTOR_UNAVAILABLE)
+    if (refusal := new_patients.refusal(doctor, patient_id)) is not None:
+        return SlotOffer(slot, doctor, refusal, new_patient=True)
     try:
         check_bookable_time(slot.start_at, now)
         holder = repo.slot_holder(slot.id)

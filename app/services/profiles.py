@@ -78,6 +78,7 @@ def update_doctor(
     years_of_experience: int,
     bio: str | None,
     phone: str | None,
+    closed_to_new_patients: bool = False,
 ) -> DoctorProfile:
     """Update the doctor's card; creates the profile if an account somehow lacks one."""
     if not 0 <= years_of_experience <= MAX_YEARS:
@@ -95,6 +96,7 @@ def update_doctor(
             "specialization": listed,
             "years_of_experience": years_of_experience,
             "bio": _clean(bio, "bio", MAX_BIO),
+            "closed_to_new_patients": bool(closed_to_new_patients),
         },
         changed,
     )

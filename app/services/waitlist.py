@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile, PatientProfile, User, WaitlistEntry
-from app.services import Conflict, DomainError, NotFound, notifications
+from app.services import Conflict, DomainError, NotFound, new_patients, notifications
 from app.services.audit import AuditKind, record
 from app.timeutil import local_today, to_local, utcnow
 
@@ -28,6 +28,8 @@ def join(
         raise NotFound("That doctor does not exist.")
     if day < local_today():
         raise DomainError("That day has already passed.", field="date")
+    if actor.id == patient.user_id and (refusal := new_patients.refusal(doctor, patient.id)):
+        raise Conflict(refusal, field="date")  # they would be told of places they cannot book
     entry = WaitlistEntry(patient_id=patient.id, doctor_id=doctor.id, day=day, created_at=now)
     try:
         with db.session.begin_nested():

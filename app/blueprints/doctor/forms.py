@@ -137,6 +137,10 @@ class DoctorProfileForm(FlaskForm):
         ],
         render_kw={"autocomplete": "tel"},
     )
+    closed_to_new_patients = BooleanField(
+        "Not taking new patients for now: only patients who have had an appointment with me "
+        "can book online"
+    )
 
 
 class OutcomeForm(FlaskForm):

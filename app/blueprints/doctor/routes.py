@@ -288,6 +288,7 @@ def profile():
         "specialization": doctor.specialization if doctor else "",
         "years_of_experience": doctor.years_of_experience if doctor else 0,
         "bio": doctor.bio if doctor else "",
+        "closed_to_new_patients": doctor.closed_to_new_patients if doctor else False,
     }
     save = partial(profiles.update_doctor, current_user._get_current_object())
     return profile_page(
