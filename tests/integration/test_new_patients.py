@@ -178,7 +178,23 @@ def test_the_directory_says_so(client, db, make, login_as, patient, doctor, slot
     listing = text_of(client.get("/patient/doctors"))
     assert listing.count("Not taking new patients</span>") == 1
     assert listing.index("Dr. Jane Full") < listing.index("Not taking new patients</span>")
-    assert notice in text_of(client.get(f"/patient/doctors/{doctor.id}"))
+    # their page tells a new patient at once, and offers neither the times nor the waitlist
+    page = text_of(client.get(f"/patient/doctors/{doctor.id}"))
+    assert REFUSAL in page
+    assert f"/booking/slots/{slot.id}" not in page and "Join the waitlist" not in page
+    assert f"{slot.start_at:%H:%M}</span>" in page  # the times are still shown
+
+
+def test_a_patient_already_theirs_is_told_they_book_as_usual(
+    client, db, make, login_as, patient, doctor, slot
+):
+    make.appointment(slot=make.slot(doctor=doctor, start_at=days_from_now(-30)), patient=patient)
+    login_as(client, patient.user)
+
+    page = text_of(client.get(f"/patient/doctors/{doctor.id}"))
+
+    assert "you have had an appointment with them, so you book as usual" in " ".join(page.split())
+    assert f"/booking/slots/{slot.id}" in page and "Join the waitlist" in page
 
 
 def test_an_open_doctor_costs_the_booking_no_statement(client, db, make, login_as, patient):

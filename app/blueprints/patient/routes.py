@@ -33,6 +33,7 @@ from app.services import (
     data_export,
     directory,
     google_account,
+    new_patients,
     profiles,
     waitlist,
 )
@@ -100,7 +101,11 @@ def render_doctor(doctor_id: int, waitlist_form: WaitlistForm, status: int = 200
         abort(404)
     days = directory.slots_by_day(directory.open_slots(doctor.id, utcnow()))
     page = render_template(
-        "patient/doctor_detail.html", doctor=doctor, days=days, waitlist_form=waitlist_form
+        "patient/doctor_detail.html",
+        doctor=doctor,
+        days=days,
+        waitlist_form=waitlist_form,
+        refusal=new_patients.refusal(doctor, _me().id),  # asks only when the list is closed
     )
     return page, status
 
