@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -25,6 +25,10 @@ class DoctorProfile(db.Model):
     closed_to_new_patients: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Which emails the doctor wants (`/doctor/emails`): one for each booking, cancellation and
+    # move of their appointments, and a reminder before each. Patients get theirs regardless.
+    booking_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    reminder_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     user = relationship("User", back_populates="doctor_profile", lazy="joined")
 

@@ -192,9 +192,16 @@ def email_changed(user: User, old_email: str) -> None:
         )
 
 
+def _recipients(doctor: DoctorProfile, patient: PatientProfile, doctor_wants: bool):
+    """The patient always; the doctor when their email settings ask for this kind of email."""
+    yield "patient", patient.user
+    if doctor_wants:
+        yield "doctor", doctor.user
+
+
 def appointment_booked(appointment: Appointment) -> None:
     doctor, patient = _parties(appointment)
-    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+    for role, person in _recipients(doctor, patient, doctor.booking_emails):
         data = _appointment_data(appointment, doctor, patient, role)
         if appointment.notes:
             data["notes"] = appointment.notes
@@ -207,7 +214,7 @@ def appointment_booked(appointment: Appointment) -> None:
 def appointment_cancelled(appointment: Appointment, cancelled_by: User) -> None:
     doctor, patient = _parties(appointment)
     by = "the clinic" if cancelled_by.is_admin else cancelled_by.full_name
-    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+    for role, person in _recipients(doctor, patient, doctor.booking_emails):
         data = _appointment_data(appointment, doctor, patient, role)
         data["cancelled_by"] = by
         if appointment.cancel_reason:
@@ -236,7 +243,7 @@ def appointment_rescheduled(appointment: Appointment, old_start, move_id: int) -
     """`move_id` (the AppointmentChange row) keeps keys unique when an appointment moves back."""
     doctor, patient = _parties(appointment)
     zone = current_app.config["CLINIC_TIMEZONE"]
-    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+    for role, person in _recipients(doctor, patient, doctor.booking_emails):
         data = _appointment_data(appointment, doctor, patient, role)
         data["old_start_display"] = f"{format_local(old_start, DISPLAY_FORMAT)} ({zone})"
         _queue_email(
@@ -249,9 +256,10 @@ def appointment_rescheduled(appointment: Appointment, old_start, move_id: int) -
 
 
 def appointment_reminder(appointment: Appointment) -> None:
-    """Both parties are reminded; the key names the start time, so a moved one is reminded anew."""
+    """Both parties are reminded (the doctor unless they turned it off); the key names the start
+    time, so a moved one is reminded anew."""
     doctor, patient = _parties(appointment)
-    for role, person in (("patient", patient.user), ("doctor", doctor.user)):
+    for role, person in _recipients(doctor, patient, doctor.reminder_emails):
         data = _appointment_data(appointment, doctor, patient, role)
         if role == "patient" and appointment.attendance_confirmed_at is None:  # one click says so
             data["attend_url"] = _url(f"/attendance/{attendance.make_token(appointment)}")

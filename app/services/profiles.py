@@ -149,3 +149,15 @@ def update_patient(
     )
     _finish(user, profile, changed, actor)
     return profile
+
+
+def update_doctor_emails(
+    doctor: DoctorProfile, *, booking_emails: bool, reminder_emails: bool, actor: User
+) -> DoctorProfile:
+    """Which emails about their appointments the doctor wants; the patients' are not theirs to
+    turn off."""
+    changed: list[str] = []
+    wanted = {"booking_emails": bool(booking_emails), "reminder_emails": bool(reminder_emails)}
+    _apply(doctor, wanted, changed)
+    _finish(actor, doctor, changed)
+    return doctor

@@ -342,6 +342,14 @@ ROWS = [
         },
         changes=DOCTORS,
     ),
+    Row("GET", "/doctor/emails", only(DOCTORS, 200)),
+    Row(
+        "POST",
+        "/doctor/emails",
+        only(DOCTORS, 302),
+        data=lambda w: {"booking_emails": "y"},  # reminders turned off
+        changes=DOCTORS,
+    ),
     # the patient's pages
     Row("GET", "/patient/", only(PATIENTS, 200)),
     Row("GET", "/patient/appointments", only(PATIENTS, 200)),

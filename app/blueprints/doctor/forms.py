@@ -143,6 +143,13 @@ class DoctorProfileForm(FlaskForm):
     )
 
 
+class DoctorEmailsForm(FlaskForm):
+    """Checkboxes: one left out is off."""
+
+    booking_emails = BooleanField("An email for each booking, cancellation and move")
+    reminder_emails = BooleanField("A reminder before each appointment")
+
+
 class OutcomeForm(FlaskForm):
     status = SelectField(
         "Outcome",

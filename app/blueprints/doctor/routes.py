@@ -6,6 +6,7 @@ from flask_login import current_user
 from app.blueprints.doctor import bp, schedule
 from app.blueprints.doctor.forms import (
     DaySheetForm,
+    DoctorEmailsForm,
     DoctorProfileForm,
     FollowUpForm,
     LateForm,
@@ -297,4 +298,18 @@ def profile():
         initial,
         save,
         specializations=directory.specializations(),
+    )
+
+
+@bp.route("/emails", methods=["GET", "POST"])
+def emails():
+    """Which emails about their appointments the doctor wants."""
+    doctor = _me()
+    initial = {"booking_emails": doctor.booking_emails, "reminder_emails": doctor.reminder_emails}
+    return profile_page(
+        DoctorEmailsForm,
+        "doctor/emails.html",
+        initial,
+        partial(profiles.update_doctor_emails, doctor, actor=current_user._get_current_object()),
+        saved="Your email settings have been saved.",
     )
