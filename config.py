@@ -24,6 +24,13 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_hour(name: str, default: int) -> int:
+    hour = env_int(name, default)
+    if not 0 <= hour <= 23:
+        raise RuntimeError(f"{name} must be an hour of the day, 0 to 23, not {hour}")
+    return hour
+
+
 def env_roles(name: str, default: str) -> frozenset[str]:
     """A comma-separated list of roles; set but empty means none (unset: `default`)."""
     value = os.environ.get(name)
@@ -88,6 +95,8 @@ class Config:
     BOOKING_MAX_UPCOMING = env_int("BOOKING_MAX_UPCOMING", 0)
     REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
     REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 60)
+    # The clinic-local hour from which doctors who asked for it are emailed the day's list.
+    AGENDA_EMAIL_HOUR = env_hour("AGENDA_EMAIL_HOUR", 7)
 
     GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")

@@ -89,6 +89,13 @@ def register(app: Flask) -> None:
         queued = delivery.queue_reminders()
         click.echo(f"Queued reminders for {queued} appointments.")
 
+    @reminders_group.command("agendas")
+    def reminders_agendas() -> None:
+        """Queue DAILY_AGENDA emails: the day's appointments, to the doctors who asked for them,
+        from AGENDA_EMAIL_HOUR (the outbox worker does it every REMINDER_SCAN_SECONDS)."""
+        queued = delivery.queue_day_agendas()
+        click.echo(f"Queued the day's appointments for {queued} doctor{'s' * (queued != 1)}.")
+
     @app.cli.group("availability")
     def availability_group() -> None:
         """Doctors' slots (the outbox worker also keeps standing hours on its own schedule)."""

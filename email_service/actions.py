@@ -33,8 +33,8 @@ URL_FIELDS = frozenset(
         "set_password_url",
     }
 )
-# The only field allowed to span lines; it never goes into a header.
-MULTILINE_FIELDS = frozenset({"notes"})
+# The only fields allowed to span lines; they never go into a header.
+MULTILINE_FIELDS = frozenset({"notes", "agenda"})
 # The app may send its primary key as a JSON number.
 INTEGER_FIELDS = frozenset({"appointment_id"})
 
@@ -126,6 +126,12 @@ ACTIONS: dict[str, Action] = {
             "slot_url",
         ),
         subjects={"": "A slot opened with $doctor_name on $date_display"},
+    ),
+    "DAILY_AGENDA": Action(
+        # `agenda`: the day's appointments, one line each, written out by the app
+        required=("doctor_name", "date_display", "count_display", "agenda"),
+        optional=("manage_url",),
+        subjects={"": "Your day, $date_display: $count_display"},
     ),
     "DOCTOR_APPROVED": Action(
         required=("full_name", "help_phone"),

@@ -1,8 +1,8 @@
 """Doctor profiles: what patients search and read before booking."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false, true
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -26,9 +26,12 @@ class DoctorProfile(db.Model):
         Boolean, default=False, server_default=false()
     )
     # Which emails the doctor wants (`/doctor/emails`): one for each booking, cancellation and
-    # move of their appointments, and a reminder before each. Patients get theirs regardless.
+    # move of their appointments, a reminder before each, and each morning the day's list
+    # (`agenda_sent_on`: the last clinic-local day it went for). Patients get theirs regardless.
     booking_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     reminder_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    agenda_emails: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    agenda_sent_on: Mapped[date | None] = mapped_column(Date)
 
     user = relationship("User", back_populates="doctor_profile", lazy="joined")
 

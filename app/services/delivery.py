@@ -19,9 +19,10 @@ The steps, each its own short unit of work:
 
 Unlike services, this module commits: the worker's transactions are its unit of work, and the
 commits live here, in `_claim`, `_record` and `_release` and the worker's schedules
-(`queue_reminders`, `extend_standing_hours`, `prune_sent_emails`), and nowhere else. A worker
-that dies between a send and its record leaves the message leased; it is sent again when the
-lease ends, and the email service receives the same `id` so it can tell the repeat apart.
+(`queue_reminders`, `queue_day_agendas`, `extend_standing_hours`, `prune_sent_emails`), and
+nowhere else. A worker that dies between a send and its record leaves the message leased; it is
+sent again when the lease ends, and the email service receives the same `id` so it can tell the
+repeat apart.
 
 Handlers are plugged in by kind (`register_handler`). A handler takes the message payload and
 its idempotency key, returns normally on success, raises `PermanentDeliveryError` to give up
@@ -241,8 +242,9 @@ def run_worker(*, stop: threading.Event, once: bool = False) -> Counter[OutboxSt
     next_reminder_scan = next_prune = 0.0
     try:
         while not stop.is_set():
-            if time.monotonic() >= next_reminder_scan:  # and new days of standing hours
+            if time.monotonic() >= next_reminder_scan:  # days' agendas, new standing hours
                 queue_reminders()
+                queue_day_agendas()
                 extend_standing_hours()
                 next_reminder_scan = time.monotonic() + current_app.config["REMINDER_SCAN_SECONDS"]
             if time.monotonic() >= next_prune:
@@ -332,6 +334,23 @@ def queue_reminders() -> int:
         return 0
     if queued:
         log.info("queued %s appointment reminders", queued)
+    return queued
+
+
+def queue_day_agendas(now: datetime | None = None) -> int:
+    """The worker's schedule, with the reminder scan: queue the doctors' lists of the day due
+    (see day_agendas.py); one read that finds nothing on most rounds."""
+    from app.services import day_agendas
+
+    try:
+        queued = day_agendas.queue_due(now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("outbox worker: queuing doctors' day agendas failed; next scan will retry")
+        return 0
+    if queued:
+        log.info("queued %s doctors' day agendas", queued)
     return queued
 
 

@@ -8,7 +8,7 @@ lost; but not every email is worth sending late, and some would mislead:
 * a link that has expired since (a password reset, a new sign-in email to confirm, an
   invitation): the person asks for a new one;
 * news of the moment (a doctor running late, a waitlist place that someone else has likely
-  booked by now);
+  booked by now, a doctor's list of the day's appointments);
 * an email about an appointment that has started since, or that no longer says what is true
   (moved or cancelled after it was written: a late "booked for 10:00" after "cancelled" would
   send the patient to a visit that is not there).
@@ -47,6 +47,7 @@ WHAT = {
     "BOOKING_RESCHEDULED": "Booking moved",
     "APPOINTMENT_REMINDER": "Appointment reminder",
     "RUNNING_LATE": "Doctor running late",
+    "DAILY_AGENDA": "A doctor's day of appointments",
     "WAITLIST_SLOT_OPEN": "Waitlist: a place is free",
 }
 
@@ -56,7 +57,7 @@ LINK_LIFETIMES = {
     "EMAIL_CHANGE_CONFIRM": lambda config: timedelta(hours=config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
     "ACCOUNT_INVITE": lambda config: timedelta(days=config["ACCOUNT_INVITE_MAX_AGE_DAYS"]),
 }
-OF_THE_MOMENT = {"RUNNING_LATE", "WAITLIST_SLOT_OPEN"}
+OF_THE_MOMENT = {"RUNNING_LATE", "WAITLIST_SLOT_OPEN", "DAILY_AGENDA"}
 ABOUT_A_BOOKED_VISIT = {"BOOKING_CONFIRMATION", "BOOKING_RESCHEDULED", "APPOINTMENT_REMINDER"}
 
 

@@ -267,6 +267,19 @@ def appointment_reminder(appointment: Appointment) -> None:
         _queue_email("APPOINTMENT_REMINDER", person.email, data, key=key)
 
 
+def daily_agenda(doctor: DoctorProfile, day, agenda: str, count: int) -> None:
+    """The doctor's appointments of `day`, written out one a line (day_agendas.py)."""
+    data = {
+        "doctor_name": doctor.user.full_name,
+        "date_display": day.strftime("%A %d %B %Y"),
+        "count_display": f"{count} appointment{'' if count == 1 else 's'}",
+        "agenda": agenda,
+        "manage_url": _url(f"/doctor/day?date={day.isoformat()}"),
+    }
+    key = f"agenda:{doctor.id}:{day.isoformat()}"
+    _queue_email("DAILY_AGENDA", doctor.user.email, data, key=key)
+
+
 def reminder_key(appointment: Appointment, role: str) -> str:
     return f"reminder:{appointment.id}:{appointment.start_at.isoformat()}:{role}"
 

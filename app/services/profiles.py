@@ -152,12 +152,21 @@ def update_patient(
 
 
 def update_doctor_emails(
-    doctor: DoctorProfile, *, booking_emails: bool, reminder_emails: bool, actor: User
+    doctor: DoctorProfile,
+    *,
+    booking_emails: bool,
+    reminder_emails: bool,
+    agenda_emails: bool = False,
+    actor: User,
 ) -> DoctorProfile:
     """Which emails about their appointments the doctor wants; the patients' are not theirs to
     turn off."""
     changed: list[str] = []
-    wanted = {"booking_emails": bool(booking_emails), "reminder_emails": bool(reminder_emails)}
+    wanted = {
+        "booking_emails": bool(booking_emails),
+        "reminder_emails": bool(reminder_emails),
+        "agenda_emails": bool(agenda_emails),
+    }
     _apply(doctor, wanted, changed)
     _finish(actor, doctor, changed)
     return doctor

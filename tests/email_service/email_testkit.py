@@ -86,6 +86,13 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "reset_url": "https://hms.test/auth/password/reset/abc.def",
         "valid_for": "60 minutes",
     },
+    "DAILY_AGENDA": {
+        "doctor_name": "Dr. Ada Byron",
+        "date_display": "Monday 2 March 2026",
+        "count_display": "2 appointments",
+        "agenda": "09:00-09:30  Grace Hopper (first visit)\n10:00-10:30  Alan Turing",
+        "manage_url": "https://hms.test/doctor/day?date=2026-03-02",
+    },
     "RUNNING_LATE": {
         "patient_name": "Grace Hopper",
         "doctor_name": "Dr. Ada Byron",

@@ -79,6 +79,7 @@ CASES = [
     ("PASSWORD_RESET", None, "Set a new password for your HMS account", "The link works once"),
     ("ACCOUNT_INVITE", None, "Your HMS account is ready: choose a password", "front desk"),
     ("RUNNING_LATE", None, "Dr. Ada Byron is running about 30 minutes late", "still stands"),
+    ("DAILY_AGENDA", None, "Your day, Monday 2 March 2026: 2 appointments", "Alan Turing"),
     ("EMAIL_CHANGE_CONFIRM", None, "Confirm your new HMS sign-in email", "The link works once"),
     ("EMAIL_CHANGED", None, "Your HMS sign-in email was changed", "grace.new@example.org"),
     ("PASSWORD_CHANGED", None, "Your HMS password was changed", "call the clinic's front desk"),
@@ -227,6 +228,18 @@ def test_html_escapes_what_the_user_typed(smtp_server, send, payload):
     assert "<b>Tables" not in page
     text = message.get_body(("plain",)).get_content()
     assert '<script>alert("x")</script>' in text
+
+
+def test_a_days_agenda_keeps_one_line_per_appointment_and_escapes_names(smtp_server, send, payload):
+    agenda = "09:00-09:30  Bobby <b>Tables</b>\n10:00-10:30  Alan Turing"
+
+    assert send(payload("DAILY_AGENDA", None, agenda=agenda)).status == 200
+
+    [message] = smtp_server.messages()
+    text = message.get_body(("plain",)).get_content()
+    assert "09:00-09:30  Bobby <b>Tables</b>\n10:00-10:30  Alan Turing" in text
+    page = message.get_body(("html",)).get_content()
+    assert "09:00-09:30  Bobby &lt;b&gt;Tables&lt;/b&gt;<br>\n10:00-10:30  Alan Turing" in page
 
 
 def test_mail_from_is_configurable(smtp_server, send, payload, monkeypatch):

@@ -305,11 +305,16 @@ def profile():
 def emails():
     """Which emails about their appointments the doctor wants."""
     doctor = _me()
-    initial = {"booking_emails": doctor.booking_emails, "reminder_emails": doctor.reminder_emails}
+    initial = {
+        "booking_emails": doctor.booking_emails,
+        "reminder_emails": doctor.reminder_emails,
+        "agenda_emails": doctor.agenda_emails,
+    }
     return profile_page(
         DoctorEmailsForm,
         "doctor/emails.html",
         initial,
         partial(profiles.update_doctor_emails, doctor, actor=current_user._get_current_object()),
         saved="Your email settings have been saved.",
+        agenda_hour=current_app.config["AGENDA_EMAIL_HOUR"],
     )
