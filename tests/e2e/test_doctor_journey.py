@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.models import OutboxMessage
 from tests.e2e.helpers import Journey, fill_account, sign_in, use_menu
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 
@@ -153,3 +155,64 @@ def test_a_doctor_keeps_weekly_hours_repeating_then_stops_them(page, make, live_
     expect(page.locator("#standing-hours")).to_have_count(0)
     rows = page.get_by_role("table", name="Your slots").get_by_role("row")
     expect(rows.filter(has_text="Open").first).to_be_visible()
+
+
+def test_a_doctor_with_a_full_list_stops_taking_new_patients_and_quiets_their_email(
+    browse, db, make, mailbox
+):
+    """Dr. Hodgkin's list is full: she ticks "Not taking new patients", so a patient new to her
+    is told on her page rather than at the end of a booking; her own patients still book. She
+    trades an email per booking for one each morning."""
+    doctor = make.doctor(user__full_name="Dr. Dorothy Hodgkin", user__email="dh@example.com")
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0)
+    make.slot(doctor=doctor, start_at=start.replace(microsecond=0))
+    own = make.patient(user__full_name="Rosalind Own", user__email="own@example.com")
+    make.appointment(  # seen last month: hers
+        slot=make.slot(doctor=doctor, start_at=start - timedelta(days=30)),
+        patient=own,
+        status="completed",
+    )
+    make.patient(user__full_name="Nina New", user__email="new@example.com")
+    journey = Journey("new-patients")
+
+    page = browse()
+    sign_in(page, "dh@example.com", FACTORY_PASSWORD)
+    use_menu(page, "Profile")
+    page.get_by_label("Not taking new patients").check()
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("alert").filter(has_text="profile has been saved")).to_be_visible()
+    page.get_by_role("link", name="email settings").click()
+    page.get_by_label("An email for each booking").uncheck()
+    page.get_by_label("Each morning, the day's appointments").check()
+    page.get_by_role("button", name="Save email settings").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="email settings have been saved")
+    ).to_be_visible()
+    expect(page.get_by_label("An email for each booking")).not_to_be_checked()
+    journey.checkpoint(page, "email-settings")
+
+    newcomer = browse()
+    sign_in(newcomer, "new@example.com", FACTORY_PASSWORD)
+    use_menu(newcomer, "Find a doctor")
+    row = newcomer.get_by_role("row").filter(has_text="Dr. Dorothy Hodgkin")
+    expect(row).to_contain_text("Not taking new patients")
+    journey.checkpoint(newcomer, "directory")
+    row.get_by_role("link", name="Dr. Dorothy Hodgkin").click()
+    expect(newcomer.get_by_role("note")).to_contain_text("is not taking new patients")
+    expect(newcomer.get_by_role("link", name=start.strftime("%H:%M"))).to_have_count(0)
+    expect(newcomer.get_by_role("button", name="Join the waitlist")).to_have_count(0)
+    journey.checkpoint(newcomer, "doctor-closed")
+
+    hers = browse()
+    sign_in(hers, "own@example.com", FACTORY_PASSWORD)
+    use_menu(hers, "Find a doctor")
+    hers.get_by_role("link", name="Dr. Dorothy Hodgkin").click()
+    expect(hers.get_by_role("note")).to_contain_text("so you book as usual")
+    hers.get_by_role("link", name=start.strftime("%H:%M")).click()
+    hers.get_by_role("button", name="Confirm booking").click()
+    expect(hers.get_by_role("alert").filter(has_text="Your appointment is booked")).to_be_visible()
+
+    mailbox.expect(("BOOKING_CONFIRMATION", "own@example.com"))
+    db.session.rollback()  # read what the server committed: the booking queued no email to her
+    queued_to = {m.payload["to"] for m in db.session.scalars(select(OutboxMessage))}
+    assert "own@example.com" in queued_to and "dh@example.com" not in queued_to
