@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import Flask, Response, current_app
 
@@ -325,16 +326,7 @@ def queue_reminders() -> int:
     """The worker's schedule: queue due reminders as their own unit of work (see reminders.py)."""
     from app.services import reminders
 
-    try:
-        queued = reminders.queue_due()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("outbox worker: reminder scan failed; next scan will try again")
-        return 0
-    if queued:
-        log.info("queued %s appointment reminders", queued)
-    return queued
+    return _scheduled(reminders.queue_due, "reminder scan", "appointment reminders")
 
 
 def queue_day_agendas(now: datetime | None = None) -> int:
@@ -342,15 +334,21 @@ def queue_day_agendas(now: datetime | None = None) -> int:
     (see day_agendas.py); one read that finds nothing on most rounds."""
     from app.services import day_agendas
 
+    return _scheduled(partial(day_agendas.queue_due, now), "day agendas", "doctors' day agendas")
+
+
+def _scheduled(queue: Callable[[], int], job: str, what: str) -> int:
+    """Run one of the worker's queuing jobs as its own unit of work: a failure is logged and
+    the next scan tries again. Returns how many it queued."""
     try:
-        queued = day_agendas.queue_due(now)
+        queued = queue()
         db.session.commit()
     except Exception:
         db.session.rollback()
-        log.exception("outbox worker: queuing doctors' day agendas failed; next scan will retry")
+        log.exception("outbox worker: %s failed; next scan will try again", job)
         return 0
     if queued:
-        log.info("queued %s doctors' day agendas", queued)
+        log.info("queued %s %s", queued, what)
     return queued
 
 
