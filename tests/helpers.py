@@ -1,7 +1,9 @@
-"""Helpers several test modules share: counting SQL queries, reading HTML tables, and the
-app's routes at collection time (for parametrizing and for skipping on routes not built yet)."""
+"""Helpers several test modules share: counting SQL queries, reading HTML tables, the app's
+routes at collection time (for parametrizing and for skipping on routes not built yet), and
+times to book."""
 
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,6 +14,13 @@ from app import create_app
 from config import TestingConfig
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def days_from_now(days: float, hour: int = 9) -> datetime:
+    """On the hour, `days` from today (UTC, the clinic's zone in the tests)."""
+    return (datetime.now(UTC) + timedelta(days=days)).replace(
+        hour=hour, minute=0, second=0, microsecond=0
+    )
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from functools import cache
 from typing import NamedTuple
 
 from sqlalchemy import (
+    Exists,
     Row,
     ScalarSelect,
     Select,
@@ -180,14 +181,16 @@ def _upcoming() -> Select[tuple[int]]:
 def had_appointment_with(patient_id: int, doctor_id: int) -> bool:
     """Whether the patient has, or had, an appointment with the doctor that was not cancelled:
     the doctor has taken them on."""
-    return db.session.scalar(
-        select(
-            exists().where(
-                Appointment.patient_id == patient_id,
-                Appointment.doctor_id == doctor_id,
-                Appointment.status != AppointmentStatus.CANCELLED,
-            )
-        )
+    return db.session.scalar(select(taken_on(patient_id, doctor_id)))
+
+
+def taken_on(patient_id, doctor_id: int) -> Exists:
+    """The condition that the patient (an id, or a column of one) has or had an appointment
+    with the doctor that was not cancelled."""
+    return exists().where(
+        Appointment.patient_id == patient_id,
+        Appointment.doctor_id == doctor_id,
+        Appointment.status != AppointmentStatus.CANCELLED,
     )
 
 

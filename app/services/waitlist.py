@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile, PatientProfile, User, WaitlistEntry
+from app.repositories import scheduling as repo
 from app.services import Conflict, DomainError, NotFound, new_patients, notifications
 from app.services.audit import AuditKind, record
 from app.timeutil import local_today, to_local, utcnow
@@ -130,7 +131,7 @@ def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:
     if slot.start_at <= now:
         return 0
     day = to_local(slot.start_at).date()
-    entries = db.session.scalars(
+    query = (
         select(WaitlistEntry)
         .join(WaitlistEntry.patient)
         .join(PatientProfile.user)
@@ -140,7 +141,12 @@ def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:
             User.active.is_(True),  # a deactivated account keeps its place, unsent, until back
         )
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
-    ).all()
+    )
+    if db.session.get(DoctorProfile, slot.doctor_id).closed_to_new_patients:
+        # someone new to the doctor, waiting since before the list closed, could not book it:
+        # their place waits, unsent, until the doctor takes new patients again
+        query = query.where(repo.taken_on(WaitlistEntry.patient_id, slot.doctor_id))
+    entries = db.session.scalars(query).all()
     event_id = uuid.uuid4().hex[:12]
     for entry in entries:
         notifications.waitlist_slot_open(entry, slot, event_id)

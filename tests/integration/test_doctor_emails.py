@@ -10,14 +10,8 @@ from sqlalchemy import select
 from app.extensions import db as _db
 from app.models import Appointment, AuditEvent, OutboxKind, OutboxMessage
 from app.services import day_agendas, delivery, email_recovery, reminders
-from tests.helpers import text_of
+from tests.helpers import days_from_now, text_of
 from tests.integration.races import run_together
-
-
-def days_from_now(days: float, hour: int = 9) -> datetime:
-    return (datetime.now(UTC) + timedelta(days=days)).replace(
-        hour=hour, minute=0, second=0, microsecond=0
-    )
 
 
 @pytest.fixture

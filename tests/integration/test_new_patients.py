@@ -6,20 +6,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Appointment, AuditEvent, WaitlistEntry
-from tests.helpers import count_queries, text_of
+from app.models import Appointment, AuditEvent, OutboxMessage, WaitlistEntry
+from app.services import waitlist
+from tests.helpers import count_queries, days_from_now, text_of
 
 REFUSAL = (
     "Dr. Jane Full is not taking new patients at the moment: only patients who have had an "
     "appointment with them can book online. Please choose another doctor, or call the front "
     "desk on +1 555 0100."
 )
-
-
-def days_from_now(days: float, hour: int = 9) -> datetime:
-    return (datetime.now(UTC) + timedelta(days=days)).replace(
-        hour=hour, minute=0, second=0, microsecond=0
-    )
 
 
 @pytest.fixture
@@ -214,3 +209,25 @@ def test_an_open_doctor_costs_the_booking_no_statement(client, db, make, login_a
         assert client.post(f"/booking/slots/{closed_slots[1].id}").status_code == 302
 
     assert len(to_closed) == len(to_open) + 1
+
+
+def test_a_newcomer_waiting_since_before_the_list_closed_is_not_told_of_places(
+    db, make, patient, doctor
+):
+    day = days_from_now(6).date()
+    own = make.patient(user__email="own@example.com")
+    make.appointment(slot=make.slot(doctor=doctor, start_at=days_from_now(-20)), patient=own)
+    for who in (patient, own):  # the newcomer joined first, when the list was open
+        db.session.add(WaitlistEntry(patient_id=who.id, doctor_id=doctor.id, day=day))
+    db.session.commit()
+
+    told = waitlist.slot_freed(make.slot(doctor=doctor, start_at=days_from_now(6, hour=10)))
+    db.session.commit()
+
+    assert told == 1
+    sent = db.session.scalars(select(OutboxMessage.payload)).all()
+    assert [(p["action"], p["to"]) for p in sent] == [("WAITLIST_SLOT_OPEN", "own@example.com")]
+
+    doctor.closed_to_new_patients = False  # open again: the newcomer's place is there still
+    db.session.commit()
+    assert waitlist.slot_freed(make.slot(doctor=doctor, start_at=days_from_now(6, 11))) == 2

@@ -8,13 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.services import booking
-from tests.helpers import count_queries, text_of
-
-
-def days_from_now(days: float, hour: int = 9) -> datetime:
-    return (datetime.now(UTC) + timedelta(days=days)).replace(
-        hour=hour, minute=0, second=0, microsecond=0
-    )
+from tests.helpers import count_queries, days_from_now, text_of
 
 
 @pytest.fixture

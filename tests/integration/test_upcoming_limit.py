@@ -1,13 +1,12 @@
 """BOOKING_MAX_UPCOMING: how many appointments ahead a patient may hold when booking online."""
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.models import Appointment, DoctorProfile
-from tests.helpers import text_of
+from tests.helpers import days_from_now, text_of
 from tests.integration.races import booking_attempt, run_together
 
 LIMIT = 2
@@ -15,12 +14,6 @@ REFUSAL = (
     "You already have 2 appointments booked ahead, and online booking allows 2 at a time. "
     "Please cancel one you no longer need, or call the front desk on +1 555 0100."
 )
-
-
-def days_from_now(days: float, hour: int = 9) -> datetime:
-    return (datetime.now(UTC) + timedelta(days=days)).replace(
-        hour=hour, minute=0, second=0, microsecond=0
-    )
 
 
 @pytest.fixture(autouse=True)
