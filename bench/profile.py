@@ -86,6 +86,10 @@ def main() -> None:
     parser.add_argument("--time-only", action="store_true", help="no profiler: ms per request")
     args = parser.parse_args()
 
+    # No automatic collection until the warm-up is done: start-up differs a little between two
+    # runs (the slots read for `--book 5` and `--book 25`), and a full collection of everything
+    # loaded so far (tens of millions of instructions) could fall in one run and not the other.
+    gc.disable()
     app = production_app(args.url)
     client = signed_in_client(app, args.email)
     if args.book:
@@ -113,7 +117,9 @@ def main() -> None:
     # millions of instructions) fell inside the measured requests depended on how many objects
     # the app happened to load, and moved `bench.instructions` by 20 % between two versions of
     # the code whose requests did the same work.
+    gc.collect()  # one full collection, at the same point of every run
     gc.freeze()
+    gc.enable()
     profiler = Profiler(interval=0.0005)
     started = time.perf_counter()
     if args.time_only:
