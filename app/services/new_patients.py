@@ -12,10 +12,15 @@ from app.models import DoctorProfile
 from app.repositories import scheduling as repo
 
 
-def refusal(doctor: DoctorProfile, patient_id: int) -> str | None:
-    """Why this patient may not book `doctor` online, or None. Asks the database only when the
+def is_newcomer(doctor: DoctorProfile, patient_id: int) -> bool:
+    """Whether the doctor's list is closed to this patient. Asks the database only when the
     doctor's list is closed."""
-    if not doctor.closed_to_new_patients or repo.had_appointment_with(patient_id, doctor.id):
+    return doctor.closed_to_new_patients and not repo.had_appointment_with(patient_id, doctor.id)
+
+
+def refusal(doctor: DoctorProfile, patient_id: int) -> str | None:
+    """Why this patient may not book `doctor` online, or None."""
+    if not is_newcomer(doctor, patient_id):
         return None
     return (
         f"{doctor.full_name} is not taking new patients at the moment: only patients who have "

@@ -91,12 +91,18 @@ def test_the_front_desk_and_the_doctor_book_new_patients(
     client, db, make, login_as, patient, doctor, slot
 ):
     login_as(client, make.admin())
+    desk_page = f"/admin/users/{patient.user.id}/book?doctor={doctor.id}"
+    warning = (
+        "Dr. Jane Full is not taking new patients, and Grace Hopper has not had an appointment"
+    )
+    assert warning in " ".join(text_of(client.get(desk_page)).split())  # the desk knows
+
     by_desk = client.post(
-        f"/admin/users/{patient.user.id}/book?doctor={doctor.id}",
-        data={"slot_id": str(slot.id), "notes": "Referred by their GP."},
+        desk_page, data={"slot_id": str(slot.id), "notes": "Referred by their GP."}
     )
     assert by_desk.status_code == 302
     assert appointments_of(db, patient) == 1
+    assert warning not in " ".join(text_of(client.get(desk_page)).split())  # hers now
 
     # now theirs: the patient books the next one online
     login_as(client, patient.user)

@@ -24,6 +24,7 @@ from app.services import (
     accounts,
     booking,
     directory,
+    new_patients,
     profiles,
     registration,
 )
@@ -58,7 +59,11 @@ def _page(patient, doctor, form, problem=None):
             )
         context = {"search": search, "doctors": doctors}
     else:
-        context = {"days": directory.slots_by_day(directory.open_slots(doctor.id, now))}
+        context = {
+            "days": directory.slots_by_day(directory.open_slots(doctor.id, now)),
+            # the desk books them anyway, but should know it is the doctor's call
+            "newcomer": new_patients.is_newcomer(doctor, patient.id),
+        }
     return render_template(
         PAGE, patient=patient, doctor=doctor, form=form, problem=problem, **context
     )
