@@ -31,6 +31,7 @@ URL_FIELDS = frozenset(
         "confirm_url",
         "attend_url",
         "set_password_url",
+        "book_url",
     }
 )
 # The only fields allowed to span lines; they never go into a header.
@@ -126,6 +127,11 @@ ACTIONS: dict[str, Action] = {
             "slot_url",
         ),
         subjects={"": "A slot opened with $doctor_name on $date_display"},
+    ),
+    "MISSED_APPOINTMENT": Action(
+        required=("patient_name", "doctor_name", "start_display", "help_phone"),
+        optional=("missed_note", "book_url", "appointment_id"),
+        subjects={"": "We missed you: your appointment with $doctor_name, $start_display"},
     ),
     "DAILY_AGENDA": Action(
         # `agenda`: the day's appointments, one line each, written out by the app

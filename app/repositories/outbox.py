@@ -120,6 +120,21 @@ def _backlog() -> Select:
     ).where(OutboxMessage.status.in_((*DELIVERABLE, OutboxStatus.DEAD)))
 
 
+def delete_unsent(key_prefix: str) -> int:
+    """Delete the messages whose key starts with `key_prefix` that are not sent yet (waiting or
+    to be retried): what they say is no longer true. One a worker is sending right now still
+    goes; its result is then not stored (delivery's compare-and-set). Returns how many went."""
+    result = db.session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+            OutboxMessage.status.in_(DELIVERABLE),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def delete_sent_emails(before: datetime, limit: int) -> int:
     """Delete up to `limit` emails sent before `before`, oldest first; returns how many.
 

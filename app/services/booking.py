@@ -95,6 +95,25 @@ def no_show_refusal(missed: int) -> str | None:
     )
 
 
+def no_show_warning(missed: int) -> str | None:
+    """What a patient who has just missed an appointment, their `missed`-th in the window,
+    should know of the no-show rule: how near they are to booking through the front desk, or
+    that they now do. None when the rule is off."""
+    config = current_app.config
+    limit, days = config["NO_SHOW_LIMIT"], config["NO_SHOW_WINDOW_DAYS"]
+    if limit <= 0:
+        return None
+    if no_show_refusal(missed) is not None:
+        return (
+            f"You have now missed {missed} appointments in the last {days} days, so new "
+            f"bookings are made by the front desk: please call {config['CLINIC_PHONE']}."
+        )
+    return (
+        f"You have missed {missed} appointment{'' if missed == 1 else 's'} in the last {days} "
+        f"days; at {limit}, new bookings are made by the front desk rather than online."
+    )
+
+
 def upcoming_refusal(upcoming: int) -> str | None:
     """Why a patient holding `upcoming` appointments ahead may not book another online, or
     None. A clinic sets BOOKING_MAX_UPCOMING so that nobody holds times others need; the front

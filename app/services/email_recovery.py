@@ -48,6 +48,7 @@ WHAT = {
     "APPOINTMENT_REMINDER": "Appointment reminder",
     "RUNNING_LATE": "Doctor running late",
     "DAILY_AGENDA": "A doctor's day of appointments",
+    "MISSED_APPOINTMENT": "Missed appointment",
     "WAITLIST_SLOT_OPEN": "Waitlist: a place is free",
 }
 
@@ -139,6 +140,8 @@ def _too_late(message: OutboxMessage, action: str, states: dict, now: datetime) 
     if appointment_id is None:
         return None
     state = states.get(appointment_id)
+    if action == "MISSED_APPOINTMENT":  # about a past visit: true while it stays a no-show
+        return None if state is not None and state.status == AppointmentStatus.NO_SHOW else _CHANGED
     if state is None or state.start_at <= now:
         return "the appointment has started."
     if action == "BOOKING_CANCELLED":

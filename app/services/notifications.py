@@ -267,6 +267,31 @@ def appointment_reminder(appointment: Appointment) -> None:
         _queue_email("APPOINTMENT_REMINDER", person.email, data, key=key)
 
 
+def appointment_missed(appointment: Appointment, missed_note: str | None) -> None:
+    """The patient did not come: they hear it is recorded, how to book again, and (`missed_note`)
+    where they stand with the no-show rule. The key names this marking: a no-show corrected and
+    marked again is a new email."""
+    doctor, patient = _parties(appointment)
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    data = {
+        "patient_name": patient.user.full_name,
+        "doctor_name": doctor.user.full_name,
+        "start_display": f"{format_local(appointment.start_at, DISPLAY_FORMAT)} ({zone})",
+        "help_phone": current_app.config["CLINIC_PHONE"],
+        "book_url": _url(f"/patient/doctors/{doctor.id}"),
+        "appointment_id": appointment.id,  # to quote on the phone; and for sending it again
+    }
+    if missed_note:
+        data["missed_note"] = missed_note
+    key = f"{missed_key(appointment)}{secrets.token_hex(6)}"
+    _queue_email("MISSED_APPOINTMENT", patient.user.email, data, key=key)
+
+
+def missed_key(appointment: Appointment) -> str:
+    """The start of the keys of an appointment's missed-appointment emails."""
+    return f"missed:{appointment.id}:"
+
+
 def daily_agenda(doctor: DoctorProfile, day, agenda: str, count: int) -> None:
     """The doctor's appointments of `day`, written out one a line (day_agendas.py)."""
     data = {

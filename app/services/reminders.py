@@ -9,11 +9,12 @@ unsent reminder is withdrawn (deleted), as is a cancelled appointment's.
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Appointment, AppointmentStatus, OutboxMessage, OutboxStatus
+from app.models import Appointment, AppointmentStatus
+from app.repositories import outbox as outbox_repo
 from app.services import notifications
 from app.timeutil import utcnow
 
@@ -61,18 +62,9 @@ def withdraw(appointment: Appointment) -> int:
 
     Deleted, not given up on: nothing went wrong, so the admin dashboard has nothing to count.
     The appointment then counts as never reminded, so one moved back to that start time is
-    reminded of it after all. One a worker is sending right now still goes; its result is then
-    not stored (delivery's compare-and-set).
+    reminded of it after all. One a worker is sending right now still goes.
     """
-    result = db.session.execute(
-        delete(OutboxMessage)
-        .where(
-            OutboxMessage.idempotency_key.like(f"reminder:{appointment.id}:%"),
-            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    withdrawn = result.rowcount or 0
+    withdrawn = outbox_repo.delete_unsent(f"reminder:{appointment.id}:")
     if withdrawn:
         appointment.reminded_for_start_at = None
     return withdrawn

@@ -5,8 +5,9 @@ import uuid
 from datetime import datetime, timedelta
 
 from app.models import Appointment, AppointmentStatus, DoctorProfile, User
+from app.repositories import outbox as outbox_repo
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound, notifications
+from app.services import Conflict, DomainError, NotFound, booking, notifications
 from app.services.access import can_manage
 from app.services.audit import AuditKind, record
 from app.timeutil import local_day_bounds, to_local, utcnow
@@ -28,9 +29,16 @@ def record_outcome(appointment_id: int, outcome: str, *, actor: User, now: datet
         raise Conflict("This appointment was cancelled.")
     if appointment.start_at > now:
         raise Conflict("An outcome can be recorded once the appointment has started.")
+    before = appointment.status
     appointment.status = status
     appointment.outcome_recorded_at = now
     record(AuditKind.APPOINTMENT_OUTCOME, actor=actor, target=appointment, outcome=outcome)
+    if status == AppointmentStatus.NO_SHOW and before != AppointmentStatus.NO_SHOW:
+        missed = repo.standing(appointment.patient_id, booking.missed_since(now), now).missed
+        notifications.appointment_missed(appointment, booking.no_show_warning(missed))
+    elif before == AppointmentStatus.NO_SHOW and status != AppointmentStatus.NO_SHOW:
+        # a mistake corrected: the email saying they missed it goes only if it has not gone
+        outbox_repo.delete_unsent(notifications.missed_key(appointment))
     return appointment
 
 

@@ -86,6 +86,18 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "reset_url": "https://hms.test/auth/password/reset/abc.def",
         "valid_for": "60 minutes",
     },
+    "MISSED_APPOINTMENT": {
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "start_display": "Monday 2 March 2026, 09:00 (UTC)",
+        "help_phone": "+1 555 0100",
+        "missed_note": (
+            "You have missed 2 appointments in the last 180 days; at 3, new bookings are made "
+            "by the front desk rather than online."
+        ),
+        "book_url": "https://hms.test/patient/doctors/4",
+        "appointment_id": 42,
+    },
     "DAILY_AGENDA": {
         "doctor_name": "Dr. Ada Byron",
         "date_display": "Monday 2 March 2026",

@@ -79,6 +79,12 @@ CASES = [
     ("PASSWORD_RESET", None, "Set a new password for your HMS account", "The link works once"),
     ("ACCOUNT_INVITE", None, "Your HMS account is ready: choose a password", "front desk"),
     ("RUNNING_LATE", None, "Dr. Ada Byron is running about 30 minutes late", "still stands"),
+    (
+        "MISSED_APPOINTMENT",
+        None,
+        "We missed you: your appointment with Dr. Ada Byron, Monday 2 March 2026, 09:00 (UTC)",
+        "new bookings are made by the front desk",
+    ),
     ("DAILY_AGENDA", None, "Your day, Monday 2 March 2026: 2 appointments", "Alan Turing"),
     ("EMAIL_CHANGE_CONFIRM", None, "Confirm your new HMS sign-in email", "The link works once"),
     ("EMAIL_CHANGED", None, "Your HMS sign-in email was changed", "grace.new@example.org"),
