@@ -8,7 +8,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, Role, User
+from app.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    DoctorProfile,
+    PatientProfile,
+    Role,
+    User,
+)
 from app.repositories import scheduling as repo
 from app.services import (
     Conflict,
@@ -172,6 +180,17 @@ def signed_in(user: User, *, ip_address: str | None = None, **details) -> None:
     """Record a completed sign-in: every step it takes has been passed."""
     user.last_login_at = utcnow()
     record(AuditKind.LOGIN_SUCCESS, actor=user, target=user, ip_address=ip_address, **details)
+
+
+def greeting(user: User) -> str:
+    """What a completed sign-in says: "Welcome back" to someone who has signed in before (signing
+    up is a first sign-in), plain "Welcome" the first time, as for an account the front desk
+    opened. Asked once the sign-in is recorded."""
+    sign_ins = select(AuditEvent.id).where(
+        AuditEvent.actor_id == user.id, AuditEvent.kind == AuditKind.LOGIN_SUCCESS
+    )
+    counted = db.session.scalar(select(func.count()).select_from(sign_ins.limit(2).subquery()))
+    return f"Welcome back, {user.full_name}." if counted > 1 else f"Welcome, {user.full_name}."
 
 
 def change_password(

@@ -65,6 +65,16 @@ def test_patient_signup_creates_user_and_profile(client, db):
     assert "John Smith" in client.get("/patient/").get_data(as_text=True)
 
 
+def test_signing_in_after_signing_up_is_welcome_back(client, db):
+    """Signing up is an account's first sign-in: the next one is a return."""
+    client.post("/auth/signup/patient", data=PATIENT_FORM)
+    client.post("/auth/logout")
+
+    client.post("/auth/login", data={"email": "john@example.com", "password": GOOD_PASSWORD})
+
+    assert "Welcome back, John Smith." in client.get("/patient/").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("url", "base", "field", "value", "message"),
     [

@@ -88,6 +88,11 @@ def test_the_patient_chooses_a_password_from_the_invitation_days_later(client, d
         signed_in = client.post(
             "/auth/login", data={"email": "grace@example.com", "password": PASSWORD}
         )
+        # her first sign-in ever: not "Welcome back"
+        assert "Welcome, Grace Hopper." in text_of(client.get("/patient/"))
+        client.post("/auth/logout")
+        client.post("/auth/login", data={"email": "grace@example.com", "password": PASSWORD})
+        assert "Welcome back, Grace Hopper." in text_of(client.get("/patient/"))
 
     assert signed_in.status_code == 302
     again = choose(client, path)

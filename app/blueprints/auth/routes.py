@@ -111,7 +111,7 @@ def login():
         if user.two_step_enabled:
             return ask_for_code(user, remember=form.remember.data, next_url=next_url)
         start_session(user, remember=form.remember.data)
-        flash(f"Welcome back, {user.full_name}.", "success")
+        flash(accounts.greeting(user), "success")
         return redirect(next_url if is_safe_next(next_url) else dashboard_url(user))
     return render_template("auth/login.html", form=form, next=next_url), form_status(form)
 

@@ -19,7 +19,7 @@ from app.blueprints.main.routes import dashboard_url
 from app.extensions import db, limiter
 from app.models import User
 from app.security import client_ip, is_safe_next, user_or_ip
-from app.services import DomainError, two_step
+from app.services import DomainError, accounts, two_step
 from app.timeutil import utcnow
 from app.views import form_status
 from app.web_security import start_session
@@ -92,7 +92,7 @@ def login_code():
         left = two_step.recovery_codes_left(user) if how == "recovery_code" else None
         db.session.commit()
         start_session(user, remember=remember)
-        flash(f"Welcome back, {user.full_name}.", "success")
+        flash(accounts.greeting(user), "success")
         if left is not None:
             flash(
                 f"You signed in with a recovery code; it will not work again. You have {left} "
