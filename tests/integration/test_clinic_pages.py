@@ -1,5 +1,6 @@
 """Rescheduling, the waitlist and visit outcomes through HTTP, as patients and doctors use them."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -321,6 +322,21 @@ def test_doctor_records_an_outcome_from_the_appointments_page(client, db, login_
 
     assert response.status_code == 302
     assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.NO_SHOW
+
+
+def test_only_the_other_outcome_is_offered_once_one_is_recorded(client, db, login_as, visit):
+    appointment, doctor_user = visit
+    login_as(client, doctor_user)
+
+    def offered() -> list[str]:
+        page = text_of(client.get("/doctor/appointments?when=past"))
+        return re.findall(r'name="status" value="(\w+)"', page)
+
+    assert offered() == ["completed", "no_show"]  # not recorded yet: both
+    client.post(f"/doctor/appointments/{appointment.id}/status", data={"status": "no_show"})
+    assert offered() == ["completed"]  # a mistake can still be corrected
+    client.post(f"/doctor/appointments/{appointment.id}/status", data={"status": "completed"})
+    assert offered() == ["no_show"]
 
 
 def test_outcome_rules_over_http(client, db, make, login_as, visit):
