@@ -13,13 +13,12 @@ from collections import defaultdict
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
 from app.extensions import db
 from app.models import Appointment, AppointmentStatus, DoctorProfile, PatientProfile, User
-from app.repositories import scheduling as repo
 from app.services import notifications
 from app.timeutil import clinic_zone, local_day_bounds, to_local, utcnow
 
@@ -59,7 +58,7 @@ def queue_due(now: datetime | None = None) -> int:
             continue
         try:
             with db.session.begin_nested():
-                notifications.daily_agenda(doctor, today, agenda_text(doctor.id, rows), len(rows))
+                notifications.daily_agenda(doctor, today, agenda_text(rows), len(rows))
             queued += 1
         except IntegrityError:
             pass  # queued already (another worker, or the day's noted date was reset)
@@ -68,16 +67,24 @@ def queue_due(now: datetime | None = None) -> int:
 
 
 def _appointments(day: date, doctor_ids: list[int]) -> dict[int, list]:
-    """The day's appointments that were not cancelled, of each of these doctors, in order: one
-    statement for them all."""
+    """The day's appointments that were not cancelled, of each of these doctors, in order, each
+    saying whether it is the patient's first visit to the doctor (no completed one with them
+    started earlier): one statement for them all."""
     start, end = local_day_bounds(day)
+    earlier = aliased(Appointment)
+    seen_before = exists().where(
+        earlier.doctor_id == Appointment.doctor_id,
+        earlier.patient_id == Appointment.patient_id,
+        earlier.status == AppointmentStatus.COMPLETED,
+        earlier.start_at < Appointment.start_at,
+    )
     rows = db.session.execute(
         select(
             Appointment.doctor_id,
-            Appointment.patient_id,
             Appointment.start_at,
             Appointment.end_at,
             User.full_name,
+            (~seen_before).label("first_visit"),
         )
         .join(PatientProfile, PatientProfile.id == Appointment.patient_id)
         .join(User, User.id == PatientProfile.user_id)
@@ -95,16 +102,15 @@ def _appointments(day: date, doctor_ids: list[int]) -> dict[int, list]:
     return by_doctor
 
 
-def agenda_text(doctor_id: int, rows: list) -> str:
+def agenda_text(rows: list) -> str:
     """One line per appointment ("09:00–09:30  Grace Hopper (first visit)"), as many as fit."""
-    seen = repo.first_completed_visits(doctor_id, (row.patient_id for row in rows))
     zone = clinic_zone()
     lines: list[str] = []
     used = 0
     for row in rows:
         start, end = to_local(row.start_at, zone), to_local(row.end_at, zone)
-        first = row.patient_id not in seen or seen[row.patient_id] >= row.start_at
-        line = f"{start:%H:%M}–{end:%H:%M}  {row.full_name}{' (first visit)' if first else ''}"
+        first = " (first visit)" if row.first_visit else ""
+        line = f"{start:%H:%M}–{end:%H:%M}  {row.full_name}{first}"
         if used + len(line) + 1 > MAX_AGENDA_CHARS:
             lines.append(f"… and {len(rows) - len(lines)} more: see your day sheet.")
             break

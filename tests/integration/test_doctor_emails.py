@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db as _db
 from app.models import Appointment, AuditEvent, OutboxKind, OutboxMessage
 from app.services import day_agendas, delivery, email_recovery, reminders
-from tests.helpers import days_from_now, text_of
+from tests.helpers import count_queries, days_from_now, text_of
 from tests.integration.races import run_together
 
 
@@ -264,3 +264,26 @@ def test_two_workers_at_once_queue_each_doctors_agenda_once(race_app, db, make, 
     assert sum(queued) == len(doctors)
     keys = sorted(p["to"] for p in agendas(db))
     assert keys == sorted(doctor.user.email for doctor in doctors)
+
+
+def test_the_scan_reads_in_two_statements_however_many_doctors(db, make, day):
+    for _ in range(3):
+        doctor = make.doctor(agenda_emails=True)
+        seen = make.patient()
+        make.appointment(
+            slot=make.slot(doctor=doctor, start_at=at(day, 8) - timedelta(days=20)),
+            patient=seen,
+            status="completed",
+        )
+        for hour, patient in ((9, seen), (10, make.patient())):
+            make.appointment(slot=make.slot(doctor=doctor, start_at=at(day, hour)), patient=patient)
+
+    with count_queries(db.engine) as statements:
+        assert day_agendas.queue_due(at(day, 7)) == 3
+    db.session.commit()
+
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2  # the doctors due, then all their appointments: no query per doctor
+    for payload in agendas(db):  # each doctor's returning patient, then a first visit
+        lines = payload["data"]["agenda"].split("\n")
+        assert [line.endswith("(first visit)") for line in lines] == [False, True]
