@@ -162,19 +162,30 @@ def _standing() -> Select[tuple[int, int]]:
 
 @cache
 def _missed() -> Select[tuple[int]]:
-    return select(func.count(Appointment.id)).where(
-        Appointment.patient_id == bindparam("patient_id"),
-        Appointment.status == AppointmentStatus.NO_SHOW,
-        Appointment.start_at >= bindparam("missed_since"),
-    )
+    return missed_count(bindparam("patient_id"), bindparam("missed_since"))
 
 
 @cache
 def _upcoming() -> Select[tuple[int]]:
+    return upcoming_count(bindparam("patient_id"), bindparam("now"))
+
+
+def missed_count(patient_id, since) -> Select[tuple[int]]:
+    """How many appointments the patient (an id, a column or a parameter) missed from `since`."""
     return select(func.count(Appointment.id)).where(
-        Appointment.patient_id == bindparam("patient_id"),
+        Appointment.patient_id == patient_id,
+        Appointment.status == AppointmentStatus.NO_SHOW,
+        Appointment.start_at >= since,
+    )
+
+
+def upcoming_count(patient_id, now) -> Select[tuple[int]]:
+    """How many booked appointments the patient (an id, a column or a parameter) holds that
+    start after `now`."""
+    return select(func.count(Appointment.id)).where(
+        Appointment.patient_id == patient_id,
         Appointment.status == AppointmentStatus.BOOKED,
-        Appointment.start_at > bindparam("now"),
+        Appointment.start_at > now,
     )
 
 

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -133,6 +134,21 @@ def online_refusal(standing: repo.Standing) -> str | None:
     """Why the patient may not book online now, or None: the rules the confirm page checks
     before the booking checks them again under the patient's lock."""
     return no_show_refusal(standing.missed) or upcoming_refusal(standing.upcoming)
+
+
+def within_online_limits(patient_id, now: datetime) -> list[ColumnElement[bool]]:
+    """The rules `online_refusal` applies, as conditions on a patient (an id or a column) that
+    hold when they would let them book online: for a query choosing whom to tell of a place,
+    without a statement per patient. Empty when the clinic turned both rules off."""
+    config = current_app.config
+    conditions = []
+    if config["NO_SHOW_LIMIT"] > 0:
+        missed = repo.missed_count(patient_id, missed_since(now)).scalar_subquery()
+        conditions.append(missed < config["NO_SHOW_LIMIT"])
+    if config["BOOKING_MAX_UPCOMING"] > 0:
+        upcoming = repo.upcoming_count(patient_id, now).scalar_subquery()
+        conditions.append(upcoming < config["BOOKING_MAX_UPCOMING"])
+    return conditions
 
 
 def check_bookable_time(start_at: datetime, now: datetime) -> None:

@@ -2,6 +2,8 @@
 (a cancellation, a move) or the doctor publishes one.
 
 Being told is not a reservation: the first to book wins, through the normal booking race.
+
+`booking` imports this module as well; its rules are looked up here when called, not at import.
 """
 
 import uuid
@@ -15,7 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from app.extensions import db
 from app.models import AvailabilitySlot, DoctorProfile, PatientProfile, User, WaitlistEntry
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound, new_patients, notifications
+from app.services import Conflict, DomainError, NotFound, booking, new_patients, notifications
 from app.services.audit import AuditKind, record
 from app.timeutil import local_today, to_local, utcnow
 
@@ -29,7 +31,7 @@ def join(
         raise NotFound("That doctor does not exist.")
     if day < local_today():
         raise DomainError("That day has already passed.", field="date")
-    if actor.id == patient.user_id and (refusal := new_patients.refusal(doctor, patient.id)):
+    if actor.id == patient.user_id and (refusal := _online_refusal(doctor, patient.id, now)):
         raise Conflict(refusal, field="date")  # they would be told of places they cannot book
     entry = WaitlistEntry(patient_id=patient.id, doctor_id=doctor.id, day=day, created_at=now)
     try:
@@ -39,6 +41,15 @@ def join(
         raise Conflict("You are already on the waitlist for that day.") from None
     record(AuditKind.WAITLIST_JOINED, actor=actor, target=entry, day=day.isoformat())
     return entry
+
+
+def _online_refusal(doctor: DoctorProfile, patient_id: int, now: datetime) -> str | None:
+    """Why the patient could not book the doctor online, or None: a place they could not take
+    is not worth waiting for (the front desk books them)."""
+    if refusal := new_patients.refusal(doctor, patient_id):
+        return refusal
+    standing = repo.standing(patient_id, booking.missed_since(now), now)
+    return booking.online_refusal(standing)
 
 
 def leave(patient: PatientProfile, entry_id: int, *, actor: User) -> None:
@@ -125,8 +136,8 @@ def waiting_on(doctor_id: int, day: date) -> list[WaitlistEntry]:
 
 
 def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:
-    """Tell everyone waiting for this slot's doctor and day whose account is active, earliest
-    first; returns how many."""
+    """Tell everyone waiting for this slot's doctor and day who could book it online (their
+    account active, and the online rules letting them), earliest first; returns how many."""
     now = now or utcnow()
     if slot.start_at <= now:
         return 0
@@ -146,6 +157,9 @@ def slot_freed(slot: AvailabilitySlot, now: datetime | None = None) -> int:
         # someone new to the doctor, waiting since before the list closed, could not book it:
         # their place waits, unsent, until the doctor takes new patients again
         query = query.where(repo.taken_on(WaitlistEntry.patient_id, slot.doctor_id))
+    # nor is anyone the online rules hold back now (too many missed visits, as many booked
+    # ahead as the clinic allows): their place waits for when they may book again
+    query = query.where(*booking.within_online_limits(WaitlistEntry.patient_id, now))
     entries = db.session.scalars(query).all()
     event_id = uuid.uuid4().hex[:12]
     for entry in entries:

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Appointment
-from tests.helpers import text_of
+from app.models import Appointment, OutboxMessage, WaitlistEntry
+from app.services import waitlist
+from tests.helpers import days_from_now, text_of
 
 REFUSAL = (
     "You have missed 3 appointments in the last 180 days, so new bookings are made by the "
@@ -97,3 +98,43 @@ def test_the_front_desk_still_books_for_them(client, db, make, login_as, patient
 
     assert response.status_code == 302
     assert booked(db, patient) == 1
+
+
+def test_a_patient_sent_to_the_desk_is_not_told_of_waitlist_places(
+    client, db, make, login_as, patient
+):
+    doctor = make.doctor()
+    day = days_from_now(6).date()
+    other = make.patient(user__email="other@example.com")
+    missed(make, patient, 5, 40)  # two: still books online, and waits like anyone
+    for who in (patient, other):
+        db.session.add(WaitlistEntry(patient_id=who.id, doctor_id=doctor.id, day=day))
+    db.session.commit()
+    missed(make, patient, 60)  # the third: from now on the desk books for them
+
+    told = waitlist.slot_freed(make.slot(doctor=doctor, start_at=days_from_now(6, hour=10)))
+    db.session.commit()
+
+    assert told == 1
+    sent = db.session.scalars(select(OutboxMessage.payload)).all()
+    assert [p["to"] for p in sent if p["action"] == "WAITLIST_SLOT_OPEN"] == ["other@example.com"]
+    # their place stays; joining anew is refused with the reason, as booking is
+    assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 2
+    login_as(client, patient.user)
+    later = days_from_now(8).date().isoformat()
+    response = client.post(f"/patient/doctors/{doctor.id}/waitlist", data={"date": later})
+    assert response.status_code == 409
+    assert REFUSAL in text_of(response)
+    assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 2
+
+
+def test_with_the_rule_off_everyone_waiting_is_told(app, db, make, patient, monkeypatch):
+    monkeypatch.setitem(app.config, "NO_SHOW_LIMIT", 0)
+    doctor = make.doctor()
+    missed(make, patient, 5, 40, 60)
+    db.session.add(
+        WaitlistEntry(patient_id=patient.id, doctor_id=doctor.id, day=days_from_now(6).date())
+    )
+    db.session.commit()
+
+    assert waitlist.slot_freed(make.slot(doctor=doctor, start_at=days_from_now(6, hour=10))) == 1

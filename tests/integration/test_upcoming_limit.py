@@ -5,7 +5,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Appointment, DoctorProfile
+from app.models import Appointment, DoctorProfile, OutboxMessage, WaitlistEntry
+from app.services import waitlist
 from tests.helpers import days_from_now, text_of
 from tests.integration.races import booking_attempt, run_together
 
@@ -193,3 +194,30 @@ def test_two_tabs_booking_the_last_place_at_once_get_one(race_app, db, make):
         db.session.commit()
 
     assert outcomes == {"booked": len(rounds), REFUSAL: len(rounds)}
+
+
+def test_a_patient_at_the_limit_is_told_of_waitlist_places_once_they_make_room(
+    client, db, make, login_as, patient
+):
+    doctor = make.doctor()
+    day = days_from_now(6).date()
+    db.session.add(WaitlistEntry(patient_id=patient.id, doctor_id=doctor.id, day=day))
+    first, _ = ahead(make, patient, 3, 5)
+    db.session.commit()
+
+    assert waitlist.slot_freed(make.slot(doctor=doctor, start_at=days_from_now(6, hour=10))) == 0
+    login_as(client, patient.user)
+    later = days_from_now(8).date().isoformat()
+    refused = client.post(f"/patient/doctors/{doctor.id}/waitlist", data={"date": later})
+    assert refused.status_code == 409
+    assert REFUSAL in text_of(refused)
+
+    assert client.post(f"/booking/appointments/{first.id}/cancel").status_code == 302
+    db.session.expire_all()
+    assert waitlist.slot_freed(make.slot(doctor=doctor, start_at=days_from_now(6, hour=11))) == 1
+    assert (
+        client.post(f"/patient/doctors/{doctor.id}/waitlist", data={"date": later}).status_code
+        == 302
+    )
+    sent = db.session.scalars(select(OutboxMessage.payload)).all()
+    assert [p["to"] for p in sent if p["action"] == "WAITLIST_SLOT_OPEN"] == [patient.user.email]
