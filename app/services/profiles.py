@@ -79,8 +79,10 @@ def update_doctor(
     bio: str | None,
     phone: str | None,
     closed_to_new_patients: bool = False,
+    actor: User | None = None,
 ) -> DoctorProfile:
-    """Update the doctor's card; creates the profile if an account somehow lacks one."""
+    """Update the doctor's card; creates the profile if an account somehow lacks one. `actor`
+    is the front desk when it keeps the card for the doctor (the audit trail says who)."""
     if not 0 <= years_of_experience <= MAX_YEARS:
         raise DomainError(f"Between 0 and {MAX_YEARS}.", field="years_of_experience")
     changed: list[str] = []
@@ -100,8 +102,21 @@ def update_doctor(
         },
         changed,
     )
-    _finish(user, profile, changed)
+    _finish(user, profile, changed, actor)
     return profile
+
+
+def doctor_card(user: User) -> dict:
+    """The doctor's card as update_doctor() takes it: what their profile form starts from."""
+    doctor = user.doctor_profile
+    return {
+        "full_name": user.full_name,
+        "phone": user.phone,
+        "specialization": doctor.specialization if doctor else "",
+        "years_of_experience": doctor.years_of_experience if doctor else 0,
+        "bio": doctor.bio if doctor else "",
+        "closed_to_new_patients": doctor.closed_to_new_patients if doctor else False,
+    }
 
 
 def patient_card(user: User) -> dict:

@@ -557,6 +557,25 @@ ROWS = [
         changes=ADMINS,
     ),
     Row(
+        "GET",
+        "/admin/users/<user_id>/profile",
+        only(ADMINS, 200),
+        args=lambda w: {"user_id": w.doctor.user.id},
+    ),
+    Row(
+        "POST",
+        "/admin/users/<user_id>/profile",
+        only(ADMINS, 302),
+        args=lambda w: {"user_id": w.doctor.user.id},
+        data=lambda w: {
+            "full_name": w.doctor.user.full_name,
+            "specialization": w.doctor.specialization,
+            "years_of_experience": "9",
+            "closed_to_new_patients": "y",
+        },
+        changes=ADMINS,
+    ),
+    Row(
         "POST",
         "/admin/users/<user_id>/two-step/off",
         only(ADMINS, 302),

@@ -36,6 +36,8 @@ def test_the_table_lists_every_admin_page():
         ("admin.change_email", "POST"),
         ("admin.patient_details", "GET"),
         ("admin.patient_details", "POST"),
+        ("admin.doctor_profile", "GET"),
+        ("admin.doctor_profile", "POST"),
         ("admin.book_for", "POST"),
         ("admin.appointments", "GET"),
         ("admin.appointments_csv", "GET"),

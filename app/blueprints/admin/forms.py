@@ -9,6 +9,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.blueprints.auth.forms import email_field
+from app.blueprints.doctor.forms import DoctorProfileForm
 from app.forms_common import SelectField, cancel_reason_field, plain_text, reasonable_day
 from app.models import AppointmentStatus, Role
 from app.services import closures
@@ -160,4 +161,13 @@ class ClosureForm(FlaskForm):
     )
     cancel_booked = BooleanField(
         "Also cancel that day's booked appointments (each patient and doctor is emailed)"
+    )
+
+
+class DeskDoctorProfileForm(DoctorProfileForm):
+    """The doctor's profile form, as the front desk fills it in for them."""
+
+    closed_to_new_patients = BooleanField(
+        "Not taking new patients for now: only patients who have had an appointment with this "
+        "doctor can book online"
     )

@@ -282,21 +282,12 @@ def visit_notes(appointment_id: int):
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():
-    doctor = current_user.doctor_profile
-    initial = {
-        "full_name": current_user.full_name,
-        "phone": current_user.phone,
-        "specialization": doctor.specialization if doctor else "",
-        "years_of_experience": doctor.years_of_experience if doctor else 0,
-        "bio": doctor.bio if doctor else "",
-        "closed_to_new_patients": doctor.closed_to_new_patients if doctor else False,
-    }
-    save = partial(profiles.update_doctor, current_user._get_current_object())
+    user = current_user._get_current_object()
     return profile_page(
         DoctorProfileForm,
         "doctor/profile.html",
-        initial,
-        save,
+        profiles.doctor_card(user),
+        partial(profiles.update_doctor, user),
         specializations=directory.specializations(),
     )
 
