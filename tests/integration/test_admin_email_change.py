@@ -21,17 +21,22 @@ def change(client, user, email):
 
 
 def test_the_user_list_leads_to_the_form(client, desk, make):
-    """A doctor's row links it; a patient's, through their details page."""
+    """An admin's row links it; a patient's through their details page, a doctor's through
+    their profile page."""
     user = make.patient(user__full_name="Grace Hopper", user__email="grace@example.com").user
     doctor = make.doctor().user
+    other_admin = make.admin()
 
     listing = client.get("/admin/users").get_data(as_text=True)
     details = client.get(f"/admin/users/{user.id}/details").get_data(as_text=True)
+    profile = client.get(f"/admin/users/{doctor.id}/profile").get_data(as_text=True)
     page = client.get(f"/admin/users/{user.id}/email")
 
-    assert f'href="/admin/users/{doctor.id}/email"' in listing
+    assert f'href="/admin/users/{other_admin.id}/email"' in listing
     assert f'href="/admin/users/{user.id}/details"' in listing
     assert f'href="/admin/users/{user.id}/email"' in details
+    assert f'href="/admin/users/{doctor.id}/profile"' in listing
+    assert f'href="/admin/users/{doctor.id}/email"' in profile
     assert page.status_code == 200
     assert "Change the sign-in email of Grace Hopper" in text_of(page)
     assert "grace@example.com" in text_of(page)
