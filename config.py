@@ -97,6 +97,9 @@ class Config:
     REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 60)
     # The clinic-local hour from which doctors who asked for it are emailed the day's list.
     AGENDA_EMAIL_HOUR = env_hour("AGENDA_EMAIL_HOUR", 7)
+    # How long a doctor's SCHEDULE_CHANGED waits after the first change the front desk makes,
+    # gathering the others of that sitting into the same email.
+    SCHEDULE_EMAIL_DELAY_MINUTES = env_int("SCHEDULE_EMAIL_DELAY_MINUTES", 10)
 
     GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")

@@ -32,10 +32,11 @@ URL_FIELDS = frozenset(
         "attend_url",
         "set_password_url",
         "book_url",
+        "schedule_url",
     }
 )
 # The only fields allowed to span lines; they never go into a header.
-MULTILINE_FIELDS = frozenset({"notes", "agenda"})
+MULTILINE_FIELDS = frozenset({"notes", "agenda", "changes"})
 # The app may send its primary key as a JSON number.
 INTEGER_FIELDS = frozenset({"appointment_id"})
 
@@ -138,6 +139,12 @@ ACTIONS: dict[str, Action] = {
         required=("doctor_name", "date_display", "count_display", "agenda"),
         optional=("manage_url",),
         subjects={"": "Your day, $date_display: $count_display"},
+    ),
+    "SCHEDULE_CHANGED": Action(
+        # `changes`: what someone else changed in the doctor's schedule, one a line, by the app
+        required=("doctor_name", "changes"),
+        optional=("schedule_url",),
+        subjects={"": "Your schedule was changed by the front desk"},
     ),
     "DOCTOR_APPROVED": Action(
         required=("full_name", "help_phone"),

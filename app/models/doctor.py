@@ -26,12 +26,14 @@ class DoctorProfile(db.Model):
         Boolean, default=False, server_default=false()
     )
     # Which emails the doctor wants (`/doctor/emails`): one for each booking, cancellation and
-    # move of their appointments, a reminder before each, and each morning the day's list
-    # (`agenda_sent_on`: the last clinic-local day it went for). Patients get theirs regardless.
+    # move of their appointments, a reminder before each, each morning the day's list
+    # (`agenda_sent_on`: the last clinic-local day it went for), and a note when someone else (the
+    # front desk) changes their schedule. Patients get theirs regardless.
     booking_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     reminder_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     agenda_emails: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     agenda_sent_on: Mapped[date | None] = mapped_column(Date)
+    schedule_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     user = relationship("User", back_populates="doctor_profile", lazy="joined")
 

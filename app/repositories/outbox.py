@@ -120,6 +120,25 @@ def _backlog() -> Select:
     ).where(OutboxMessage.status.in_((*DELIVERABLE, OutboxStatus.DEAD)))
 
 
+def lock_held(key_prefix: str, now: datetime) -> OutboxMessage | None:
+    """The message whose key starts with `key_prefix` that is held back, not yet due nor ever
+    tried (queued to go later, gathering what happens meanwhile), locked to be added to; None
+    when there is none. A worker's claim counts an attempt, so one it took is never returned:
+    what is added always goes out with it."""
+    return db.session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == 0,
+            OutboxMessage.next_attempt_at > now,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
 def delete_unsent(key_prefix: str) -> int:
     """Delete the messages whose key starts with `key_prefix` that are not sent yet (waiting or
     to be retried): what they say is no longer true. One a worker is sending right now still

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import AppointmentStatus, AvailabilitySlot, DoctorProfile, User
 from app.repositories import doctors as doctor_repo
 from app.repositories import scheduling as repo
-from app.services import Conflict, DomainError, NotFound, booking, waitlist
+from app.services import Conflict, DomainError, NotFound, booking, schedule_news, waitlist
 from app.services.audit import AuditKind, record
 from app.timeutil import (
     NonexistentLocalTime,
@@ -133,6 +133,7 @@ def create_slot(
         raise Conflict("A slot already starts at that time.") from None
     record(AuditKind.SLOT_CREATED, actor=actor, target=slot, start=start.isoformat())
     waitlist.slot_freed(slot, now)  # a place on a day someone is waiting for
+    schedule_news.slot_published(doctor, actor, start, now)
     return slot
 
 
@@ -301,6 +302,7 @@ def publish_weekly(
             start_date=start_date.isoformat(),
             end_date=end_date.isoformat(),
         )
+    schedule_news.week_published(doctor, actor, len(created), start_date, end_date, now)
     closed_days = tuple(sorted(day for day in closed if day.weekday() in hours.weekdays))
     return WeeklyResult(created=len(created), skipped=skipped, closed_days=closed_days)
 
@@ -313,6 +315,7 @@ def delete_slot(doctor: DoctorProfile, slot_id: int, *, actor: User) -> None:
     if repo.slot_holder(slot.id) is not None:
         raise Conflict("This slot is booked. Cancel the appointment first if you must free it.")
     record(AuditKind.SLOT_DELETED, actor=actor, target=slot, start=slot.start_at.isoformat())
+    schedule_news.slot_deleted(doctor, actor, slot.start_at)
     db.session.delete(slot)
     db.session.flush()
 
@@ -326,12 +329,14 @@ def clear_open_slots(
     now: datetime | None = None,
     cancel_booked: bool = False,
     reason: str | None = None,
+    tell_doctor: bool = True,
 ) -> ClearResult:
     """Time off: delete the doctor's open slots on these days (clinic dates, inclusive) that
     have not started. Booked ones stay, unless `cancel_booked`: then their appointments are
     cancelled first, each as the doctor would one by one (the patient is emailed, with `reason`
     when given; the calendar event and the reminder withdrawn), but no waitlist is offered a slot
-    about to go.
+    about to go. Someone else's clearing is news to the doctor unless not `tell_doctor` (a
+    clinic closure, which everyone hears of).
 
     Appointments are locked before slots, as a reschedule does, so the two cannot deadlock. The
     slots are locked before they are looked at, so a booking under way either finishes before
@@ -373,4 +378,8 @@ def clear_open_slots(
             first_day=first_day.isoformat(),
             last_day=last_day.isoformat(),
         )
+        if tell_doctor:
+            schedule_news.days_cleared(
+                doctor, actor, len(removed), cancelled, first_day, last_day, now
+            )
     return ClearResult(removed=len(removed), kept_booked=len(booked), cancelled=cancelled)

@@ -73,6 +73,7 @@ def close(
             now=now,
             cancel_booked=cancel_booked,
             reason=reason,
+            tell_doctor=False,  # the clinic's news, not a change to one doctor's hours
         )
         removed += result.removed
         cancelled += result.cancelled

@@ -48,6 +48,7 @@ WHAT = {
     "APPOINTMENT_REMINDER": "Appointment reminder",
     "RUNNING_LATE": "Doctor running late",
     "DAILY_AGENDA": "A doctor's day of appointments",
+    "SCHEDULE_CHANGED": "A doctor's schedule changed by the desk",
     "MISSED_APPOINTMENT": "Missed appointment",
     "WAITLIST_SLOT_OPEN": "Waitlist: a place is free",
 }

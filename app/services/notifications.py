@@ -5,11 +5,13 @@ formatted here, in the clinic's zone, because the email service knows nothing of
 """
 
 import secrets
+from datetime import datetime, timedelta
 
 from flask import current_app
 
 from app.extensions import db
 from app.models import Appointment, DoctorProfile, OutboxKind, PatientProfile, User
+from app.repositories import outbox as outbox_repo
 from app.services import attendance, outbox
 from app.timeutil import format_local, utcnow
 
@@ -303,6 +305,41 @@ def daily_agenda(doctor: DoctorProfile, day, agenda: str, count: int) -> None:
     }
     key = f"agenda:{doctor.id}:{day.isoformat()}"
     _queue_email("DAILY_AGENDA", doctor.user.email, data, key=key)
+
+
+# The email service takes 2,000 characters a field: room for the line saying what is left out.
+MAX_SCHEDULE_CHANGES_CHARS = 1900
+MORE_SCHEDULE_CHANGES = "And more: your schedule page shows them all."
+
+
+def schedule_changed(doctor: DoctorProfile, change: str, now: datetime) -> None:
+    """Tell the doctor of `change` (a line) someone else made to their schedule. One email
+    gathers a sitting's changes: the first is held SCHEDULE_EMAIL_DELAY_MINUTES, and those made
+    before it goes are added to it (under its row lock; one a worker has taken is left, and the
+    change starts the next)."""
+    key = f"schedule:{doctor.id}:"
+    held = outbox_repo.lock_held(key, now)
+    if held is not None:
+        changes = held.payload["data"]["changes"]
+        if changes.endswith(MORE_SCHEDULE_CHANGES):
+            return
+        added = f"{changes}\n{change}"
+        if len(added) + len(MORE_SCHEDULE_CHANGES) >= MAX_SCHEDULE_CHANGES_CHARS:  # room for it
+            added = f"{changes}\n{MORE_SCHEDULE_CHANGES}"
+        held.payload = {**held.payload, "data": {**held.payload["data"], "changes": added}}
+        return
+    data = {
+        "doctor_name": doctor.user.full_name,
+        "changes": change,
+        "schedule_url": _url("/doctor/availability"),
+    }
+    delay = timedelta(minutes=current_app.config["SCHEDULE_EMAIL_DELAY_MINUTES"])
+    outbox.enqueue(
+        OutboxKind.EMAIL,
+        {"action": "SCHEDULE_CHANGED", "to": doctor.user.email, "data": data},
+        idempotency_key=f"{key}{now.isoformat()}:{secrets.token_hex(4)}",
+        not_before=now + delay,
+    )
 
 
 def reminder_key(appointment: Appointment, role: str) -> str:

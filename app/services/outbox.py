@@ -4,6 +4,8 @@ A message is a row added in the same transaction as the change that causes it, s
 exactly when the change does. Nothing here touches the network.
 """
 
+from datetime import datetime
+
 from flask import has_request_context
 from sqlalchemy import inspect
 
@@ -13,12 +15,17 @@ from app.models import OutboxKind, OutboxMessage
 SESSION_KEY = "hms_outbox_new_ids"
 
 
-def enqueue(kind: OutboxKind, payload: dict, idempotency_key: str) -> OutboxMessage:
+def enqueue(
+    kind: OutboxKind, payload: dict, idempotency_key: str, *, not_before: datetime | None = None
+) -> OutboxMessage:
     """Queue a side effect. The unique key makes queuing the same thing twice fail loudly (when
-    the session flushes: a request's messages go in with its other writes, in one INSERT)."""
+    the session flushes: a request's messages go in with its other writes, in one INSERT).
+    `not_before` holds it back until then (the workers' poll finds it)."""
     message = OutboxMessage(kind=kind, payload=payload, idempotency_key=idempotency_key)
+    if not_before is not None:
+        message.next_attempt_at = not_before
     db.session.add(message)
-    if has_request_context():  # remembered so the request can try it right after its commit
+    if not_before is None and has_request_context():  # to try right after the request's commit
         db.session.info.setdefault(SESSION_KEY, []).append(message)
     return message
 

@@ -172,6 +172,7 @@ def update_doctor_emails(
     booking_emails: bool,
     reminder_emails: bool,
     agenda_emails: bool = False,
+    schedule_emails: bool = True,
     actor: User,
 ) -> DoctorProfile:
     """Which emails about their appointments the doctor wants; the patients' are not theirs to
@@ -181,6 +182,7 @@ def update_doctor_emails(
         "booking_emails": bool(booking_emails),
         "reminder_emails": bool(reminder_emails),
         "agenda_emails": bool(agenda_emails),
+        "schedule_emails": bool(schedule_emails),
     }
     _apply(doctor, wanted, changed)
     _finish(actor, doctor, changed)

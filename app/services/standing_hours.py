@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DoctorProfile, StandingHours, User
-from app.services import Conflict, NotFound, availability
+from app.services import Conflict, NotFound, availability, schedule_news
 from app.services.audit import AuditKind, record
 from app.timeutil import to_local, utcnow
 
@@ -89,6 +89,7 @@ def keep(
         slot_minutes=hours.slot_minutes,
         **_described(standing),
     )
+    schedule_news.hours_repeat(doctor, actor, _in_words(standing))
     return standing
 
 
@@ -116,6 +117,16 @@ def _described(standing: StandingHours) -> dict:
     return details
 
 
+def _in_words(standing: StandingHours) -> str:
+    return schedule_news.hours(
+        standing.weekday_list,
+        standing.day_start,
+        standing.day_end,
+        standing.break_start,
+        standing.break_end,
+    )
+
+
 def stop(doctor: DoctorProfile, standing_id: int, *, actor: User) -> None:
     """These hours repeat no more; the slots already published stay (time off removes them).
     NotFound for hours that are not this doctor's (or are stopped already)."""
@@ -130,6 +141,7 @@ def stop(doctor: DoctorProfile, standing_id: int, *, actor: User) -> None:
         standing_hours_id=standing_id,
         **_described(standing),
     )
+    schedule_news.hours_stopped(doctor, actor, _in_words(standing))
 
 
 def due_ids(now: datetime) -> list[int]:

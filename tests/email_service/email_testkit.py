@@ -105,6 +105,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "agenda": "09:00-09:30  Grace Hopper (first visit)\n10:00-10:30  Alan Turing",
         "manage_url": "https://hms.test/doctor/day?date=2026-03-02",
     },
+    "SCHEDULE_CHANGED": {
+        "doctor_name": "Dr. Ada Byron",
+        "changes": (
+            "Olivia Desk published 12 times from Mon 02 Mar to Fri 06 Mar.\n"
+            "Olivia Desk removed the open time Tue 03 Mar 2026, 09:00."
+        ),
+        "schedule_url": "https://hms.test/doctor/availability",
+    },
     "RUNNING_LATE": {
         "patient_name": "Grace Hopper",
         "doctor_name": "Dr. Ada Byron",

@@ -86,6 +86,7 @@ CASES = [
         "new bookings are made by the front desk",
     ),
     ("DAILY_AGENDA", None, "Your day, Monday 2 March 2026: 2 appointments", "Alan Turing"),
+    ("SCHEDULE_CHANGED", None, "Your schedule was changed by the front desk", "removed the open"),
     ("EMAIL_CHANGE_CONFIRM", None, "Confirm your new HMS sign-in email", "The link works once"),
     ("EMAIL_CHANGED", None, "Your HMS sign-in email was changed", "grace.new@example.org"),
     ("PASSWORD_CHANGED", None, "Your HMS password was changed", "call the clinic's front desk"),
@@ -305,3 +306,15 @@ def test_long_subject_is_shortened(smtp_server, send, payload):
     subject = smtp_server.messages()[0]["Subject"]
     assert len(subject) == 200
     assert subject.endswith("\u2026")
+
+
+def test_a_schedule_change_keeps_one_line_per_change_and_escapes_them(smtp_server, send, payload):
+    changes = "Bobby <b>Tables</b> published 2 times on Mon 02 Mar.\nOlivia Desk removed one."
+
+    assert send(payload("SCHEDULE_CHANGED", None, changes=changes)).status == 200
+
+    [message] = smtp_server.messages()
+    text = message.get_body(("plain",)).get_content()
+    assert "Bobby <b>Tables</b> published 2 times on Mon 02 Mar.\nOlivia Desk removed one." in text
+    page = message.get_body(("html",)).get_content()
+    assert "Bobby &lt;b&gt;Tables&lt;/b&gt; published 2 times on Mon 02 Mar.<br>\nOlivia" in page

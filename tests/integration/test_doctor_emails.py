@@ -41,7 +41,7 @@ def test_both_are_on_until_the_doctor_turns_them_off(client, db, login_as, docto
     assert "checked" in box(page, "booking_emails") and "checked" in box(page, "reminder_emails")
     assert 'href="/doctor/emails"' in text_of(client.get("/doctor/profile"))
 
-    response = client.post("/doctor/emails", data={"reminder_emails": "y"})
+    response = client.post("/doctor/emails", data={"reminder_emails": "y", "schedule_emails": "y"})
 
     assert response.status_code == 302
     assert "Your email settings have been saved." in text_of(client.get("/doctor/emails"))

@@ -149,6 +149,7 @@ class DoctorEmailsForm(FlaskForm):
     booking_emails = BooleanField("An email for each booking, cancellation and move")
     reminder_emails = BooleanField("A reminder before each appointment")
     agenda_emails = BooleanField("Each morning, the day's appointments in one email")
+    schedule_emails = BooleanField("When the front desk changes my schedule")
 
 
 class OutcomeForm(FlaskForm):

@@ -300,6 +300,7 @@ def emails():
         "booking_emails": doctor.booking_emails,
         "reminder_emails": doctor.reminder_emails,
         "agenda_emails": doctor.agenda_emails,
+        "schedule_emails": doctor.schedule_emails,
     }
     return profile_page(
         DoctorEmailsForm,
@@ -308,4 +309,5 @@ def emails():
         partial(profiles.update_doctor_emails, doctor, actor=current_user._get_current_object()),
         saved="Your email settings have been saved.",
         agenda_hour=current_app.config["AGENDA_EMAIL_HOUR"],
+        schedule_delay=current_app.config["SCHEDULE_EMAIL_DELAY_MINUTES"],
     )
