@@ -147,6 +147,9 @@ def _server_env(database_url: str, email_url: str, base_url: str) -> dict[str, s
         # One server serves every journey, each with its own doctors: the directory's filter
         # and totals must not be the previous journey's (in production they lag a minute).
         DIRECTORY_CACHE_SECONDS="0",
+        # A doctor's schedule news goes at once, rather than gathering a sitting's changes for
+        # ten minutes: a journey cannot wait that long for the email it expects.
+        SCHEDULE_EMAIL_DELAY_MINUTES="0",
         CLINIC_TIMEZONE="UTC",
         PUBLIC_BASE_URL=base_url,
         LOG_LEVEL="WARNING",

@@ -328,3 +328,29 @@ def test_the_desk_keeps_a_doctors_schedule(browse, make, two_bookings, mailbox):
     use_menu(patient, "Find a doctor")
     patient.get_by_role("link", name="Dr. Ada Byron").click()
     expect(patient.get_by_role("link", name=re.compile("14:30"))).to_be_visible()
+
+    # She hears what the desk did, in its words (at once here: SCHEDULE_EMAIL_DELAY_MINUTES=0).
+    mailbox.expect_text(
+        "SCHEDULE_CHANGED", "ada.byron@example.com", "Olivia Admin published 2 times"
+    )
+    mailbox.expect_text(
+        "SCHEDULE_CHANGED",
+        "ada.byron@example.com",
+        "Olivia Admin removed 3 open times and cancelled 2 booked appointments",
+    )
+
+    # Her list is full for now: the desk closes it to new patients from her profile.
+    desk.get_by_role("link", name="Profile").click()
+    expect(desk.get_by_role("heading", name="Profile of Dr. Ada Byron")).to_be_visible()
+    desk.get_by_label(re.compile("Not taking new patients")).check()
+    desk.get_by_role("button", name="Save profile").click()
+    expect(
+        desk.get_by_role("alert").filter(has_text="The profile of Dr. Ada Byron is saved.")
+    ).to_be_visible()
+    journey.checkpoint(desk, "profile")
+    newcomer = make.patient(user__full_name="Edsger Dijkstra", user__email="edsger@example.com")
+    someone_new = browse()
+    sign_in(someone_new, newcomer.user.email, FACTORY_PASSWORD)
+    someone_new.goto(patient.url)
+    expect(someone_new.get_by_text(re.compile("is not taking new patients"))).to_be_visible()
+    expect(someone_new.get_by_role("link", name=re.compile("14:30"))).to_have_count(0)
