@@ -8,17 +8,17 @@ off and they are told, with the desk's reason if it gives one).
 
 from functools import partial
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import ApproveDoctorForm, DeclineDoctorForm, DeskDoctorProfileForm
+from app.blueprints.admin.frontdesk import card_kept_by_desk
 from app.errors import render_error
 from app.extensions import db
-from app.models import User
 from app.security import client_ip, is_safe_next
 from app.services import DomainError, directory, doctor_review, profiles
-from app.views import ID, abort_with, form_status, profile_page
+from app.views import ID, abort_with, form_status
 
 
 def _applicant_or_404(user_id: int):
@@ -88,16 +88,13 @@ def doctor_profile(user_id: int):
     """A doctor's profile, kept by the desk for them with the rules of their own page: a list
     closed to new patients while they are away, a biography sent in by email, a phone number
     that changed. Doctors only (404 otherwise); the audit trail records the desk's doing."""
-    user = db.session.get(User, user_id)
-    if user is None or user.doctor_profile is None:
-        abort(404)
-    return profile_page(
+    return card_kept_by_desk(
+        user_id,
+        "doctor_profile",
         DeskDoctorProfileForm,
         "admin/doctor_profile.html",
-        profiles.doctor_card(user),
-        partial(profiles.update_doctor, user, actor=current_user._get_current_object()),
-        saved=lambda: f"The profile of {user.full_name} is saved.",  # the name may be new
-        done=url_for("admin.users", q=user.email),
-        user=user,
+        profiles.doctor_card,
+        profiles.update_doctor,
+        saved=lambda user: f"The profile of {user.full_name} is saved.",
         specializations=directory.specializations(),
     )

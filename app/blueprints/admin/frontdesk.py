@@ -128,17 +128,36 @@ def register_patient():
 @bp.route(f"/users/<{ID}:user_id>/details", methods=["GET", "POST"])
 def patient_details(user_id: int):
     """A caller's new phone number, address or emergency contact, taken down by the desk (the
-    patient can change them too, on their own details page). Patients only: doctors keep their
-    own profile."""
-    user = db.session.get(User, user_id)
-    if user is None or user.patient_profile is None:
-        abort(404)
-    return profile_page(
+    patient can change them too, on their own details page). Patients only: a doctor's card
+    has its own page (`doctor_profile`)."""
+    return card_kept_by_desk(
+        user_id,
+        "patient_profile",
         PatientProfileForm,
         "admin/patient_details.html",
-        profiles.patient_card(user),
-        partial(profiles.update_patient, user, actor=current_user._get_current_object()),
-        saved=lambda: f"The details of {user.full_name} are saved.",  # the name may be new
+        profiles.patient_card,
+        profiles.update_patient,
+        saved=lambda user: f"The details of {user.full_name} are saved.",
+    )
+
+
+def card_kept_by_desk(
+    user_id: int, profile: str, form_class, template: str, card, update, *, saved, **context
+):
+    """The card (`profile`: the account's "patient_profile" or "doctor_profile"; 404 for an
+    account without one) the desk keeps for someone, on their own page's form and rules:
+    `card(user)` fills the form, `update(user, **fields, actor=the admin)` saves it, then back
+    to the users list, filtered to them, saying `saved(user)` (the name may be new)."""
+    user = db.session.get(User, user_id)
+    if user is None or getattr(user, profile) is None:
+        abort(404)
+    return profile_page(
+        form_class,
+        template,
+        card(user),
+        partial(update, user, actor=current_user._get_current_object()),
+        saved=lambda: saved(user),
         done=url_for("admin.users", q=user.email),
         user=user,
+        **context,
     )
