@@ -120,6 +120,15 @@ def _backlog() -> Select:
     ).where(OutboxMessage.status.in_((*DELIVERABLE, OutboxStatus.DEAD)))
 
 
+def wake_workers() -> None:
+    """Tell idle workers to look now, as the INSERT trigger does, for messages an UPDATE made
+    due again (emails sent again), which the trigger does not see. PostgreSQL delivers it when
+    the transaction commits, and not if it rolls back; elsewhere nothing listens (the workers
+    poll)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_notify("outbox_messages", "")))
+
+
 def lock_held(key_prefix: str, now: datetime) -> OutboxMessage | None:
     """The message whose key starts with `key_prefix` that is held back, not yet due nor ever
     tried (queued to go later, gathering what happens meanwhile), locked to be added to; None

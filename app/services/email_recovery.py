@@ -106,6 +106,7 @@ def send_again(
         message.next_attempt_at = now
         message.last_error = None
     if ready:
+        repository.wake_workers()  # not left to their poll
         record(
             AuditKind.EMAILS_SENT_AGAIN,
             actor=actor,

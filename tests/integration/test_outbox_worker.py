@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from app import create_app
 from app.models import OutboxKind, OutboxMessage, OutboxStatus
@@ -243,6 +243,24 @@ def test_an_idle_worker_is_woken_by_the_commit_that_queues_mail(
     assert [m["To"] for m in mailbox.messages] == ["woken@example.com"]
     assert [m.status for m in messages(db)] == [OutboxStatus.SENT]
     assert eventually(lambda: listeners(db) == [])  # closed, not left listening in the pool
+
+
+@pytest.mark.postgres
+def test_an_idle_worker_is_woken_when_the_desk_sends_a_given_up_email_again(
+    app, client, db, make, login_as, email_service, mailbox, monkeypatch
+):
+    sign_up(client, "given.up@example.com")
+    db.session.execute(
+        update(OutboxMessage).values(status=OutboxStatus.DEAD, attempts=8, last_error="down")
+    )
+    db.session.commit()
+    monkeypatch.setitem(app.config, "OUTBOX_IDLE_SECONDS", 60)  # a poll would come far too late
+    with IdleWorker(app, monkeypatch) as worker:
+        login_as(client, make.admin())
+        assert client.post("/admin/emails/send-again").status_code == 302  # an UPDATE: no trigger
+        assert mailbox.wait_for(1, timeout=10), "the worker slept through the sending again"
+    assert worker.stopped(), worker.errors
+    assert [m["To"] for m in mailbox.messages] == ["given.up@example.com"]
 
 
 @pytest.mark.postgres
