@@ -117,8 +117,8 @@ class PatientLock(NamedTuple):
 def lock_patient(patient_id: int, missed_since: datetime, doctor_id: int, day: date) -> PatientLock:
     """Serialises one patient's bookings, so two tabs cannot book overlapping times, and in the
     same statement counts the appointments they missed (no-shows) starting from `missed_since`
-    and says whether they wait for a place with `doctor_id` on `day`. Only the row is locked:
-    nothing is loaded (the signed-in patient is in the session already)."""
+    and says whether they wait for a place with `doctor_id` on `day` or after. Only the row is
+    locked: nothing is loaded (the signed-in patient is in the session already)."""
     values = {
         "patient_id": patient_id,
         "missed_since": missed_since,
@@ -134,7 +134,7 @@ def _lock_patient() -> Select[tuple[int, int, bool]]:
     waiting = exists().where(
         WaitlistEntry.patient_id == bindparam("patient_id"),
         WaitlistEntry.doctor_id == bindparam("doctor_id"),
-        WaitlistEntry.day == bindparam("day"),
+        WaitlistEntry.day >= bindparam("day"),
     )
     return (
         select(PatientProfile.id, _missed().scalar_subquery(), waiting)

@@ -226,7 +226,7 @@ def book(
         raise SlotTaken() from None
     record(AuditKind.APPOINTMENT_BOOKED, actor=actor, target=appointment, slot_id=slot.id)
     notifications.appointment_booked(appointment)
-    if lock.waiting:  # the place they waited for: no more emails about that day
+    if lock.waiting:  # the place they waited for: no more emails about that day or later ones
         waitlist.served(patient.id, slot.doctor_id, day, actor=actor)
     return appointment
 

@@ -7,7 +7,7 @@ Being told is not a reservation: the first to book wins, through the normal book
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Select, bindparam, func, select
@@ -21,26 +21,60 @@ from app.services import Conflict, DomainError, NotFound, booking, new_patients,
 from app.services.audit import AuditKind, record
 from app.timeutil import local_today, to_local, utcnow
 
+MAX_DAYS = 14  # the longest run of days one request puts a patient on the waitlist for
+
 
 def join(
-    patient: PatientProfile, doctor_id: int, day: date, *, actor: User, now: datetime | None = None
-) -> WaitlistEntry:
+    patient: PatientProfile,
+    doctor_id: int,
+    day: date,
+    *,
+    last_day: date | None = None,
+    actor: User,
+    now: datetime | None = None,
+) -> list[WaitlistEntry]:
+    """Put the patient on the doctor's waitlist for `day`, or for every day from `day` to
+    `last_day` ("any day this week"); the days they already wait for stay as they are. Returns
+    the new entries."""
     now = now or utcnow()
+    last_day = last_day or day
     doctor = db.session.get(DoctorProfile, doctor_id)
     if doctor is None or not doctor.bookable:
         raise NotFound("That doctor does not exist.")
     if day < local_today():
         raise DomainError("That day has already passed.", field="date")
+    if last_day < day:
+        raise DomainError("The last day must not be before the first.", field="last_date")
+    if (last_day - day).days >= MAX_DAYS:
+        raise DomainError(f"At most {MAX_DAYS} days at a time.", field="last_date")
     if actor.id == patient.user_id and (refusal := _online_refusal(doctor, patient.id, now)):
         raise Conflict(refusal, field="date")  # they would be told of places they cannot book
-    entry = WaitlistEntry(patient_id=patient.id, doctor_id=doctor.id, day=day, created_at=now)
+    days = [day + timedelta(days=n) for n in range((last_day - day).days + 1)]
+    taken = set(
+        db.session.scalars(
+            select(WaitlistEntry.day).where(
+                WaitlistEntry.patient_id == patient.id,
+                WaitlistEntry.doctor_id == doctor.id,
+                WaitlistEntry.day.between(day, last_day),
+            )
+        )
+    )
+    if len(taken) == len(days):
+        which = "that day" if len(days) == 1 else "those days"
+        raise Conflict(f"You are already on the waitlist for {which}.", field="date")
+    entries = [
+        WaitlistEntry(patient_id=patient.id, doctor_id=doctor.id, day=wanted, created_at=now)
+        for wanted in days
+        if wanted not in taken
+    ]
     try:
         with db.session.begin_nested():
-            db.session.add(entry)
-    except IntegrityError:
-        raise Conflict("You are already on the waitlist for that day.") from None
-    record(AuditKind.WAITLIST_JOINED, actor=actor, target=entry, day=day.isoformat())
-    return entry
+            db.session.add_all(entries)
+    except IntegrityError:  # the same request from another tab, a moment before
+        raise Conflict("You are already on the waitlist for that day.", field="date") from None
+    for entry in entries:
+        record(AuditKind.WAITLIST_JOINED, actor=actor, target=entry, day=entry.day.isoformat())
+    return entries
 
 
 def _online_refusal(doctor: DoctorProfile, patient_id: int, now: datetime) -> str | None:
@@ -62,19 +96,20 @@ def leave(patient: PatientProfile, entry_id: int, *, actor: User) -> None:
 
 
 def served(patient_id: int, doctor_id: int, day: date, *, actor: User) -> None:
-    """The patient now has an appointment with the doctor that day: their place on that day's
-    waitlist goes, so they are not told of places they no longer need."""
-    entry = db.session.scalar(
+    """The patient now has an appointment with the doctor on `day`: their places on that day's
+    waitlist and on the days after it go, so they are not told of places they no longer need.
+    Those on earlier days stay: the waitlist goes on looking for something sooner."""
+    entries = db.session.scalars(
         select(WaitlistEntry).where(
             WaitlistEntry.patient_id == patient_id,
             WaitlistEntry.doctor_id == doctor_id,
-            WaitlistEntry.day == day,
+            WaitlistEntry.day >= day,
         )
-    )
-    if entry is None:
-        return
-    record(AuditKind.WAITLIST_LEFT, actor=actor, target=entry, day=day.isoformat(), booked=True)
-    db.session.delete(entry)
+    ).all()
+    for entry in entries:
+        details = {"day": entry.day.isoformat(), "booked": True}
+        record(AuditKind.WAITLIST_LEFT, actor=actor, target=entry, **details)
+        db.session.delete(entry)
     db.session.flush()
 
 

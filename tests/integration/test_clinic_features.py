@@ -298,7 +298,7 @@ def test_reminders_are_queued_once_across_concurrent_workers(app, make):
 def test_waitlist_join_leave_and_duplicates(db, make):
     doctor, patient = make.doctor(), make.patient()
     day = date.today() + timedelta(days=3)
-    entry = waitlist.join(patient, doctor.id, day, actor=patient.user)
+    [entry] = waitlist.join(patient, doctor.id, day, actor=patient.user)
     db.session.commit()
     with pytest.raises(Conflict):
         waitlist.join(patient, doctor.id, day, actor=patient.user)

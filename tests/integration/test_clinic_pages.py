@@ -20,7 +20,7 @@ from app.models import (
 from app.services import booking
 from app.services.reschedule import reschedule
 from app.timeutil import to_local, utcnow
-from tests.helpers import text_of
+from tests.helpers import days_from_now, text_of
 from tests.integration.calendar_flow import EVENTS_PATH, book, deliver, messages, slot_start
 from tests.integration.google_fakes import calls, connect_google, ok
 
@@ -221,16 +221,22 @@ def _entries(db) -> set[tuple[int, int, str]]:
 
 
 def test_booking_the_day_waited_for_takes_the_patient_off_its_waitlist(client, db, make, login_as):
-    """A place found (this one, or any that day): no more "a place opened" emails for it."""
+    """A place found (this one, or any that day): no more "a place opened" emails for that day
+    or the days after it. An earlier day stays: something sooner may still come up."""
     doctor, other_doctor, patient = make.doctor(), make.doctor(), make.patient()
     slot = make.slot(doctor=doctor)
     day = to_local(slot.start_at).date()
     stays = [
-        WaitlistEntry(patient=patient, doctor=doctor, day=day + timedelta(days=1)),
+        WaitlistEntry(patient=patient, doctor=doctor, day=day - timedelta(days=1)),
         WaitlistEntry(patient=patient, doctor=other_doctor, day=day),
         WaitlistEntry(patient=make.patient(), doctor=doctor, day=day),
     ]
-    db.session.add_all([WaitlistEntry(patient=patient, doctor=doctor, day=day), *stays])
+    later = day + timedelta(days=1)
+    goes = [
+        WaitlistEntry(patient=patient, doctor=doctor, day=day),
+        WaitlistEntry(patient=patient, doctor=doctor, day=later),
+    ]
+    db.session.add_all([*goes, *stays])
     db.session.commit()
     kept = {(e.patient_id, e.doctor_id, e.day.isoformat()) for e in stays}
     login_as(client, patient.user)
@@ -238,8 +244,9 @@ def test_booking_the_day_waited_for_takes_the_patient_off_its_waitlist(client, d
     assert client.post(f"/booking/slots/{slot.id}").status_code == 302
 
     assert _entries(db) == kept
-    left = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "waitlist.left")).one()
-    assert left.details == {"day": day.isoformat(), "booked": True}
+    left = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "waitlist.left")).all()
+    assert sorted(event.details["day"] for event in left) == [day.isoformat(), later.isoformat()]
+    assert all(event.details["booked"] for event in left)
 
 
 def test_moving_into_the_day_waited_for_takes_the_patient_off_its_waitlist(
@@ -271,6 +278,52 @@ def test_waitlist_bad_dates(client, db, make, login_as, value, status, message):
     assert response.status_code == status
     assert message in text_of(response)
     assert 'id="date-error"' in text_of(response)
+    assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
+
+
+def test_a_patient_waits_for_any_day_of_a_stretch(client, db, make, login_as):
+    """ "Any day this week": one request, a place on each day; the days already waited for stay
+    as they were; booking one of them leaves only the days before it."""
+    doctor, patient = make.doctor(), make.patient()
+    first = (utcnow() + timedelta(days=3)).date()
+    db.session.add(WaitlistEntry(patient=patient, doctor=doctor, day=first + timedelta(days=1)))
+    db.session.commit()
+    login_as(client, patient.user)
+    form = {"date": first.isoformat(), "last_date": (first + timedelta(days=3)).isoformat()}
+
+    response = client.post(f"/patient/doctors/{doctor.id}/waitlist", data=form)
+
+    assert response.status_code == 302
+    days = [(first + timedelta(days=n)).isoformat() for n in range(4)]
+    assert _entries(db) == {(patient.id, doctor.id, day) for day in days}
+    joined = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "waitlist.joined"))
+    assert sorted(event.details["day"] for event in joined) == [days[0], days[2], days[3]]
+    page = text_of(client.get(response.headers["Location"]))
+    assert f"You are on the waitlist for every day from {first:%A %d %B} to " in page
+    again = client.post(f"/patient/doctors/{doctor.id}/waitlist", data=form)
+    assert again.status_code == 409
+    assert "You are already on the waitlist for those days." in text_of(again)
+
+    slot = make.slot(doctor=doctor, start_at=days_from_now(5))  # the third of those days
+    assert client.post(f"/booking/slots/{slot.id}").status_code == 302
+    assert _entries(db) == {(patient.id, doctor.id, day) for day in days[:2]}
+
+
+@pytest.mark.parametrize(
+    ("last", "message"),
+    [(-1, "The last day must not be before the first."), (14, "At most 14 days at a time.")],
+)
+def test_a_stretch_backwards_or_too_long_is_refused(client, db, make, login_as, last, message):
+    doctor = make.doctor()
+    login_as(client, make.patient().user)
+    first = (utcnow() + timedelta(days=3)).date()
+    form = {"date": first.isoformat(), "last_date": (first + timedelta(days=last)).isoformat()}
+
+    response = client.post(f"/patient/doctors/{doctor.id}/waitlist", data=form)
+
+    assert response.status_code == 400
+    assert message in text_of(response)
+    assert 'id="last_date-error"' in text_of(response)
     assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
 
 

@@ -87,6 +87,11 @@ class WaitlistForm(FlaskForm):
         ],  # DataRequired would hide a format error
         invalid_value_message="Use the format YYYY-MM-DD.",
     )
+    last_date = DateField(
+        "Or any day until (optional)",
+        validators=[Optional()],
+        invalid_value_message="Use the format YYYY-MM-DD.",
+    )
 
 
 class CloseAccountForm(FlaskForm):

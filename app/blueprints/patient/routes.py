@@ -106,6 +106,7 @@ def render_doctor(doctor_id: int, waitlist_form: WaitlistForm, status: int = 200
         days=days,
         waitlist_form=waitlist_form,
         refusal=new_patients.refusal(doctor, _me().id),  # asks only when the list is closed
+        waitlist_max_days=waitlist.MAX_DAYS,
     )
     return page, status
 
@@ -143,19 +144,25 @@ def join_waitlist(doctor_id: int):
     form = WaitlistForm()
     if not form.validate_on_submit():
         return render_doctor(doctor_id, form, 400)
+    first, last = form.date.data, form.last_date.data or form.date.data
     try:
-        waitlist.join(_me(), doctor_id, form.date.data, actor=current_user)
+        waitlist.join(_me(), doctor_id, first, last_day=last, actor=current_user)
         db.session.commit()
     except NotFound as error:
         abort_with(error)
     except DomainError as error:
         db.session.rollback()
-        form.date.errors = [*form.date.errors, error.message]
+        field = form.last_date if error.field == "last_date" else form.date
+        field.errors = [*field.errors, error.message]
         return render_doctor(doctor_id, form, error.status_code)
+    days = (
+        f"{first:%A %d %B}"
+        if last == first
+        else f"every day from {first:%A %d %B} to {last:%A %d %B}"
+    )
     flash(
-        f"You are on the waitlist for {form.date.data.strftime('%A %d %B')}. "
-        "We will email you if a place frees up or the doctor adds one; the first to book it "
-        "gets it.",
+        f"You are on the waitlist for {days}. We will email you if a place frees up or the "
+        "doctor adds one; the first to book it gets it.",
         "success",
     )
     return redirect(url_for(".doctor_detail", doctor_id=doctor_id))
