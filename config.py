@@ -36,9 +36,10 @@ def env_roles(name: str, default: str) -> frozenset[str]:
     value = os.environ.get(name)
     roles = {r.strip().lower() for r in (default if value is None else value).split(",")}
     roles.discard("")
-    unknown = roles - {"admin", "doctor", "patient"}
+    unknown = roles - {"admin", "desk", "doctor", "patient"}
     if unknown:
-        raise RuntimeError(f"{name} may name admin, doctor and patient, not {sorted(unknown)}")
+        allowed = "admin, desk, doctor and patient"
+        raise RuntimeError(f"{name} may name {allowed}, not {sorted(unknown)}")
     return frozenset(roles)
 
 

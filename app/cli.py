@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import User
+from app.models import Role, User
 from app.services import accounts, delivery, demo
 
 
@@ -24,15 +24,23 @@ def register(app: Flask) -> None:
         help="Prompted for when not given.",
     )
     @click.option("--name", "full_name", default="Administrator", show_default=True)
-    def create_admin(email: str, password: str, full_name: str) -> None:
-        """Create an admin account, or promote an existing account to admin."""
+    @click.option(
+        "--desk",
+        is_flag=True,
+        help="A front-desk account: booking, patients' details, doctors' schedules; not the "
+        "administrator's powers over accounts, closures, the audit trail and the email queue.",
+    )
+    def create_admin(email: str, password: str, full_name: str, desk: bool) -> None:
+        """Create an admin (or front-desk) account, or turn an existing account into one."""
         from app.services.passwords import MIN_LENGTH
 
         if len(password) < MIN_LENGTH:
             raise click.BadParameter(f"at least {MIN_LENGTH} characters", param_hint="--password")
-        user, created = accounts.create_admin(email, password, full_name)
+        role = Role.DESK if desk else Role.ADMIN
+        user, created = accounts.create_admin(email, password, full_name, role=role)
         db.session.commit()
-        click.echo(f"{'Created' if created else 'Promoted'} admin {user.email}")
+        what = "front-desk account" if desk else "admin"
+        click.echo(f"{'Created' if created else 'Promoted'} {what} {user.email}")
 
     @app.cli.command("seed-demo")
     @click.option(

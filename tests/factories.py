@@ -47,6 +47,13 @@ class AdminFactory(UserFactory):
     full_name = factory.Sequence(lambda n: f"Admin {n}")
 
 
+class DeskFactory(UserFactory):
+    """A front-desk account."""
+
+    role = Role.DESK
+    full_name = factory.Sequence(lambda n: f"Desk {n}")
+
+
 class DoctorFactory(BaseFactory):
     """Returns the DoctorProfile; its user is `.user`."""
 
@@ -103,6 +110,7 @@ def make(db):
     class Make:
         user = UserFactory
         admin = AdminFactory
+        desk = DeskFactory
         doctor = DoctorFactory
         patient = PatientFactory
         slot = SlotFactory

@@ -15,10 +15,11 @@ from app.models.scheduling import (
     StandingHours,
     WaitlistEntry,
 )
-from app.models.user import RecoveryCode, Role, User
+from app.models.user import STAFF_ROLES, RecoveryCode, Role, User
 
 __all__ = [
     "CANCEL_REASON_MAX",
+    "STAFF_ROLES",
     "Appointment",
     "AppointmentChange",
     "AppointmentStatus",

@@ -15,6 +15,17 @@ class Role(enum.StrEnum):
     DOCTOR = "doctor"
     PATIENT = "patient"
     ADMIN = "admin"
+    # The front desk: books for callers, keeps patients' details and doctors' schedules and
+    # profiles, checks patients in. Not the administrator's powers over accounts, the clinic's
+    # closures, the audit trail or the email queue (app/blueprints/admin/__init__.py).
+    DESK = "desk"
+
+    @property
+    def label(self) -> str:
+        return "Front desk" if self is Role.DESK else self.value.title()
+
+
+STAFF_ROLES = (Role.ADMIN, Role.DESK)  # the clinic's own people: they act on anyone's booking
 
 
 class User(UserMixin, db.Model):
@@ -105,6 +116,15 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_desk(self) -> bool:
+        return self.role == Role.DESK
+
+    @property
+    def is_staff(self) -> bool:
+        """The administrator or the front desk."""
+        return self.role in STAFF_ROLES
 
     @property
     def two_step_enabled(self) -> bool:

@@ -5,8 +5,8 @@ from app.models import Appointment, Role, User
 
 
 def can_manage(appointment: Appointment, user: User) -> bool:
-    """The appointment's doctor or patient, or an admin."""
-    if user.role == Role.ADMIN:
+    """The appointment's doctor or patient, or the clinic's staff (an admin, the front desk)."""
+    if user.is_staff:
         return True
     if user.role == Role.DOCTOR:
         return user.doctor_profile is not None and appointment.doctor_id == user.doctor_profile.id

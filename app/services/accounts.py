@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
+    STAFF_ROLES,
     Appointment,
     AppointmentStatus,
     AuditEvent,
@@ -212,24 +213,29 @@ def sign_out(user: User, *, ip_address: str | None = None) -> None:
     record(AuditKind.LOGOUT, actor=user, ip_address=ip_address)
 
 
-def create_admin(email: str, password: str, full_name: str = "Administrator") -> tuple[User, bool]:
-    """Create an admin or promote an existing account; returns (user, created)."""
+def create_admin(
+    email: str, password: str, full_name: str = "Administrator", *, role: Role = Role.ADMIN
+) -> tuple[User, bool]:
+    """Create a staff account (an admin, or with `role` the front desk) or turn an existing
+    account into one; returns (user, created)."""
+    if role not in STAFF_ROLES:
+        raise ValueError(f"not a staff role: {role}")
     user = find_by_email(email)
     created = user is None
     if created:
         user = User(
             email=normalise_email(email),
             password_hash=hash_password(password),
-            role=Role.ADMIN,
+            role=role,
             full_name=full_name,
         )
         db.session.add(user)
     else:
-        user.role = Role.ADMIN
+        user.role = role
         user.password_hash = hash_password(password)
         user.session_version += 1
     db.session.flush()
-    record(AuditKind.ADMIN_CREATED, actor=None, target=user, promoted=not created)
+    record(AuditKind.ADMIN_CREATED, actor=None, target=user, promoted=not created, role=role.value)
     if not created:
         notifications.password_changed(user)
     return user, created

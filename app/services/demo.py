@@ -34,12 +34,14 @@ PATIENTS = [  # name, email, date of birth, phone: what a doctor sees beside eac
 # the admin's dashboard and Users list show them, and patients cannot find them until approved.
 APPLICANT = ("Dr. Ines Novak", "ines.novak@example.com", "Neurology", 9)
 ADMIN_EMAIL = "admin@example.com"
+DESK_EMAIL = "desk@example.com"  # the front desk: booking and schedules, not the admin's powers
 
 
 def logins() -> list[tuple[str, str]]:
     """The demo logins as (role, email), for printing whether or not this run seeded them."""
     return [
         (Role.ADMIN.value, ADMIN_EMAIL),
+        (Role.DESK.value, DESK_EMAIL),
         *((Role.DOCTOR.value, email) for _, email, _, _ in DOCTORS),
         (Role.DOCTOR.value, APPLICANT[1]),
         *((Role.PATIENT.value, email) for _, email, _, _ in PATIENTS),
@@ -52,6 +54,9 @@ def seed() -> list[tuple[str, str]]:
     if accounts.find_by_email(ADMIN_EMAIL) is None:
         accounts.create_admin(ADMIN_EMAIL, DEMO_PASSWORD, "Clinic Administrator")
     logins.append((Role.ADMIN.value, ADMIN_EMAIL))
+    if accounts.find_by_email(DESK_EMAIL) is None:
+        accounts.create_admin(DESK_EMAIL, DEMO_PASSWORD, "Olivia Desk", role=Role.DESK)
+    logins.append((Role.DESK.value, DESK_EMAIL))
 
     doctors = [_doctor(*doctor, approved=True) for doctor in DOCTORS]
     applicant = _doctor(*APPLICANT, approved=False)

@@ -215,7 +215,7 @@ def appointment_booked(appointment: Appointment) -> None:
 
 def appointment_cancelled(appointment: Appointment, cancelled_by: User) -> None:
     doctor, patient = _parties(appointment)
-    by = "the clinic" if cancelled_by.is_admin else cancelled_by.full_name
+    by = "the clinic" if cancelled_by.is_staff else cancelled_by.full_name
     for role, person in _recipients(doctor, patient, doctor.booking_emails):
         data = _appointment_data(appointment, doctor, patient, role)
         data["cancelled_by"] = by

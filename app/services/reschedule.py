@@ -27,7 +27,7 @@ from app.timeutil import to_local, utcnow
 
 def move_refusal(appointment, actor: User, now: datetime) -> str | None:
     """Why `actor` may not move this appointment now, or None: for the move and for the pages."""
-    if actor.role not in (Role.PATIENT, Role.ADMIN):
+    if not (actor.is_patient or actor.is_staff):
         return "Only the patient or the clinic can move an appointment."
     if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
         return "Only upcoming appointments can be moved."
@@ -42,7 +42,7 @@ def reschedule(appointment_id: int, new_slot_id: int, *, actor: User, now: datet
     appointment = repo.lock_appointment(appointment_id)
     if (
         appointment is None
-        or actor.role not in (Role.PATIENT, Role.ADMIN)
+        or not (actor.is_patient or actor.is_staff)
         or not can_manage(appointment, actor)
     ):
         raise NotFound("That appointment does not exist.")

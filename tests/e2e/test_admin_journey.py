@@ -83,11 +83,17 @@ def test_admin_sees_figures_and_audit_and_cancels_an_appointment(page, make, two
 
 
 def test_the_front_desk_books_for_a_patient_who_calls(browse, make, two_bookings, mailbox):
-    """Alan phones: the desk finds Dr. Byron, picks the free 10:00 and types what he said."""
+    """Alan phones: the desk finds Dr. Byron, picks the free 10:00 and types what he said. The
+    receptionist's account is a front-desk one: her menu has no closures, audit trail or
+    dashboard, and her day starts on the appointments."""
     journey = Journey("front-desk")
-    admin = make.admin(email="olivia@example.com", full_name="Olivia Admin")
+    desk = make.desk(email="olivia@example.com", full_name="Olivia Desk")
     page = browse()
-    sign_in(page, admin.email, FACTORY_PASSWORD)
+    sign_in(page, desk.email, FACTORY_PASSWORD)
+    expect(page.get_by_role("heading", name="Appointments")).to_be_visible()
+    menu = page.get_by_role("navigation", name="Main")
+    expect(menu.get_by_role("link", name="Audit trail")).to_have_count(0)
+    expect(menu.get_by_role("link", name="Closures")).to_have_count(0)
 
     use_menu(page, "Users")
     page.get_by_role("row").filter(has_text="Alan Turing").get_by_role("link", name="Book").click()

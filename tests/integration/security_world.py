@@ -29,17 +29,19 @@ from app.models import (
 from app.services import crypto
 from app.timeutil import local_today, utcnow
 
-ANON, PATIENT, PATIENT2, DOCTOR, DOCTOR2, ADMIN = (
+ANON, PATIENT, PATIENT2, DOCTOR, DOCTOR2, ADMIN, DESK = (
     "anonymous",
     "patient",
     "patient2",
     "doctor",
     "doctor2",
     "admin",
+    "desk",
 )
-ACTORS = (ANON, PATIENT, PATIENT2, DOCTOR, DOCTOR2, ADMIN)
+ACTORS = (ANON, PATIENT, PATIENT2, DOCTOR, DOCTOR2, ADMIN, DESK)
 SIGNED_IN = ACTORS[1:]
 PATIENTS, DOCTORS, ADMINS = (PATIENT, PATIENT2), (DOCTOR, DOCTOR2), (ADMIN,)
+STAFF = (ADMIN, DESK)  # the front desk shares some of the admin's pages, not all
 
 
 @dataclass
@@ -49,6 +51,7 @@ class World:
     patient: PatientProfile
     patient2: PatientProfile
     admin: User
+    desk: User  # a front-desk account
     inactive: User  # a deactivated patient, for the admin's "activate"
     free_slot: AvailabilitySlot  # the first doctor's, open
     spare_slot: AvailabilitySlot  # the first doctor's, open: where a reschedule goes
@@ -71,6 +74,7 @@ class World:
             DOCTOR: self.doctor.user,
             DOCTOR2: self.doctor2.user,
             ADMIN: self.admin,
+            DESK: self.desk,
         }[actor]
 
 
@@ -90,6 +94,7 @@ def build_world(make) -> World:
         patient=patient,
         patient2=patient2,
         admin=make.admin(),
+        desk=make.desk(),
         inactive=make.patient(user__active=False).user,
         free_slot=make.slot(doctor=doctor, start_at=hour(0)),
         spare_slot=make.slot(doctor=doctor, start_at=hour(2)),

@@ -44,6 +44,21 @@ def test_create_admin_creates_then_promotes(runner, db, make):
     assert [n.payload["to"] for n in notices] == ["doc@example.com"]
 
 
+def test_create_admin_with_desk_creates_a_front_desk_account(runner, db):
+    args = ["create-admin", "--email", "desk@example.org", "--password", "z" * 12, "--desk"]
+    result = runner.invoke(args=args + ["--name", "Olivia Desk"])
+
+    assert result.exit_code == 0, result.output
+    assert "Created front-desk account desk@example.org" in result.output
+    desk = db.session.scalar(select(User).where(User.email == "desk@example.org"))
+    assert (desk.role, desk.full_name, desk.is_staff, desk.is_admin) == (
+        Role.DESK,
+        "Olivia Desk",
+        True,
+        False,
+    )
+
+
 def test_create_admin_prompts_for_the_password(runner, db):
     result = runner.invoke(
         args=["create-admin", "--email", "a@example.com"], input="longpassword\nlongpassword\n"
@@ -62,12 +77,14 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner, db):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert ADMIN_EMAIL in first.output and DEMO_PASSWORD in first.output
+    assert "desk@example.com" in first.output
     counts = (
         db.session.scalar(select(func.count(DoctorProfile.id))),
         db.session.scalar(select(func.count(PatientProfile.id))),
         db.session.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN)),
+        db.session.scalar(select(func.count(User.id)).where(User.role == Role.DESK)),
     )
-    assert counts == (6, 10, 1)  # five doctors listed, one waiting for the desk's approval
+    assert counts == (6, 10, 1, 1)  # five doctors listed, one waiting for the desk's approval
     waiting = db.session.scalars(
         select(DoctorProfile.specialization).where(DoctorProfile.approved_at.is_(None))
     ).all()
@@ -77,7 +94,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner, db):
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
-    assert db.session.scalar(select(func.count(User.id))) == 17
+    assert db.session.scalar(select(func.count(User.id))) == 18
 
 
 @pytest.fixture

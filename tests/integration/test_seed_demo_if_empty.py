@@ -11,7 +11,8 @@ def test_seed_demo_if_empty_seeds_an_empty_database(runner, db):
 
     assert result.exit_code == 0, result.output
     users = db.session.scalar(select(func.count(User.id)))
-    assert users == 1 + len(DOCTORS) + 1 + len(PATIENTS)  # the applicant waiting for approval
+    # the admin, the front desk, the doctors, the applicant waiting for approval, the patients
+    assert users == 2 + len(DOCTORS) + 1 + len(PATIENTS)
     assert ADMIN_EMAIL in result.output and DEMO_PASSWORD in result.output
 
 

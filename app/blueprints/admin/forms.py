@@ -55,7 +55,7 @@ class ChangeEmailForm(FlaskForm):
 class UserFilterForm(FilterForm):
     q = search_field("Name or email")
     role = SelectField(
-        "Role", choices=[ANY] + [SelectChoice(r.value, r.value.title()) for r in Role], default=""
+        "Role", choices=[ANY] + [SelectChoice(r.value, r.label) for r in Role], default=""
     )
     status = SelectField(
         "Status",

@@ -6,7 +6,7 @@ Signed-in users only; each view names the roles it allows and checks ownership.
 from flask import Blueprint
 
 from app.extensions import limiter
-from app.models import Role
+from app.models import STAFF_ROLES, Role
 from app.security import role_required, user_or_ip
 
 # Booking, cancelling and rescheduling share one budget per person: far above what anyone
@@ -16,7 +16,7 @@ from app.security import role_required, user_or_ip
 BOOKING_CHANGES_LIMIT = "30 per minute"
 
 bp = Blueprint("booking", __name__)
-bp.before_request(role_required(Role.PATIENT, Role.DOCTOR, Role.ADMIN))
+bp.before_request(role_required(Role.PATIENT, Role.DOCTOR, *STAFF_ROLES))
 limiter.shared_limit(
     BOOKING_CHANGES_LIMIT, scope="booking-changes", key_func=user_or_ip, methods=["POST"]
 )(bp)

@@ -7,7 +7,7 @@ from wtforms import SelectChoice
 from app.blueprints.booking import bp
 from app.blueprints.booking.forms import RescheduleForm
 from app.extensions import db
-from app.models import Role
+from app.models import STAFF_ROLES, Role
 from app.security import roles_allowed
 from app.services import DomainError, NotFound, agenda, directory
 from app.services.reschedule import move_refusal, reschedule
@@ -19,7 +19,7 @@ PAGE = "booking/reschedule.html"
 
 
 @bp.route(f"/appointments/<{ID}:appointment_id>/reschedule", methods=["GET", "POST"])
-@roles_allowed(Role.PATIENT, Role.ADMIN)
+@roles_allowed(Role.PATIENT, *STAFF_ROLES)
 def reschedule_appointment(appointment_id: int):
     now = utcnow()
     try:

@@ -12,7 +12,7 @@ from app.blueprints.booking.forms import (
 from app.blueprints.main.routes import dashboard_url
 from app.errors import render_error
 from app.extensions import db
-from app.models import Role
+from app.models import STAFF_ROLES, Role
 from app.security import owned_or_404, roles_allowed, same_site_referrer
 from app.services import Conflict, DomainError, attendance, booking, directory, visits
 from app.timeutil import format_local, utcnow
@@ -65,7 +65,7 @@ def cancel(appointment_id: int):
 
 
 @bp.post(f"/appointments/<{ID}:appointment_id>/check-in")
-@roles_allowed(Role.DOCTOR, Role.ADMIN)
+@roles_allowed(Role.DOCTOR, *STAFF_ROLES)
 def check_in(appointment_id: int):
     """The patient has arrived: the front desk (or the doctor) checks them in, or takes a
     mistaken check-in back (`undo`)."""

@@ -10,6 +10,7 @@ DASHBOARDS = {
     "doctor": "doctor.dashboard",
     "patient": "patient.dashboard",
     "admin": "admin.dashboard",
+    "desk": "admin.appointments",  # the desk's day starts with today's arrivals
 }
 
 
