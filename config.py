@@ -234,7 +234,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS_ENABLED = True
-    TWO_STEP_REQUIRED_ROLES = env_roles("TWO_STEP_REQUIRED_ROLES", "admin")
+    # the staff: their accounts open every patient's details and bookings
+    TWO_STEP_REQUIRED_ROLES = env_roles("TWO_STEP_REQUIRED_ROLES", "admin,desk")
     DOCTOR_APPROVAL_REQUIRED = env_bool("DOCTOR_APPROVAL_REQUIRED", True)
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "EMAIL_SERVICE_SECRET")
 

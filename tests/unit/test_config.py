@@ -58,9 +58,9 @@ def test_development_key_is_made_once_and_shared_by_every_process(tmp_path, monk
     assert (tmp_path / "dev-secret-key").stat().st_mode & 0o777 == 0o600
 
 
-def test_production_asks_admins_for_two_step_sign_in_unless_told_otherwise(monkeypatch):
+def test_production_asks_the_staff_for_two_step_sign_in_unless_told_otherwise(monkeypatch):
     production, testing = (c.TWO_STEP_REQUIRED_ROLES for c in (ProductionConfig, TestingConfig))
-    assert production == {"admin"}
+    assert production == {"admin", "desk"}
     assert testing == frozenset()
     monkeypatch.setenv("TWO_STEP_REQUIRED_ROLES", " Admin, doctor ,")
     assert env_roles("TWO_STEP_REQUIRED_ROLES", "admin") == {"admin", "doctor"}
