@@ -116,6 +116,9 @@ def test_the_front_desk_is_offered_only_its_pages(client, make, login_as):
         assert hidden not in nav, hidden
     assert "/approve" not in schedule and "appointments.csv" not in listing
     assert client.get("/").headers["Location"] == "/admin/appointments"  # the desk's home
+    refused = client.get("/admin/audit")
+    assert refused.status_code == 403
+    assert "Call the front desk" not in refused.get_data(as_text=True)  # it is the front desk
 
 
 @pytest.mark.parametrize("role", [Role.DOCTOR, Role.PATIENT])
