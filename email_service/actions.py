@@ -169,6 +169,11 @@ ACTIONS: dict[str, Action] = {
         required=("full_name", "set_password_url", "valid_for"),
         subjects={"": "Your HMS account is ready: choose a password"},
     ),
+    "STAFF_INVITE": Action(
+        required=("full_name", "set_password_url", "valid_for"),
+        optional=("login_url",),
+        subjects={"": "Your HMS front-desk account is ready: choose a password"},
+    ),
     "EMAIL_CHANGE_CONFIRM": Action(
         required=("full_name", "confirm_url", "valid_for"),
         subjects={"": "Confirm your new HMS sign-in email"},

@@ -74,7 +74,11 @@ def find_by_email(email: str) -> User | None:
 
 
 def _create_user(
-    new: NewUser, role: Role, ip_address: str | None, registered_by: User | None = None
+    new: NewUser,
+    role: Role,
+    ip_address: str | None,
+    registered_by: User | None = None,
+    by: str = "front desk",
 ) -> User:
     email = normalise_email(new.email)
     if find_by_email(email) is not None:
@@ -94,9 +98,15 @@ def _create_user(
         target=user,
         ip_address=ip_address,
         role=role.value,
-        by="front desk" if registered_by else None,
+        by=by if registered_by else None,
     )
     return user
+
+
+def add_desk(new: NewUser, *, actor: User, ip_address: str | None = None) -> User:
+    """A front-desk account the administrator adds (EmailTaken when the address has one). The
+    caller invites its owner to choose the password (`registration.add_desk`)."""
+    return _create_user(new, Role.DESK, ip_address, registered_by=actor, by="administrator")
 
 
 def sign_up_doctor(

@@ -33,6 +33,7 @@ from app.timeutil import format_local, utcnow
 WHAT = {
     "SIGNUP_WELCOME": "Welcome",
     "ACCOUNT_INVITE": "Invitation to choose a password",
+    "STAFF_INVITE": "Front-desk account: invitation to choose a password",
     "DOCTOR_APPROVED": "Doctor approved",
     "DOCTOR_DECLINED": "Doctor declined",
     "PASSWORD_RESET": "Password reset link",
@@ -58,6 +59,7 @@ LINK_LIFETIMES = {
     "PASSWORD_RESET": lambda config: timedelta(minutes=config["PASSWORD_RESET_MAX_AGE_MINUTES"]),
     "EMAIL_CHANGE_CONFIRM": lambda config: timedelta(hours=config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
     "ACCOUNT_INVITE": lambda config: timedelta(days=config["ACCOUNT_INVITE_MAX_AGE_DAYS"]),
+    "STAFF_INVITE": lambda config: timedelta(days=config["ACCOUNT_INVITE_MAX_AGE_DAYS"]),
 }
 OF_THE_MOMENT = {"RUNNING_LATE", "WAITLIST_SLOT_OPEN", "DAILY_AGENDA"}
 ABOUT_A_BOOKED_VISIT = {"BOOKING_CONFIRMATION", "BOOKING_RESCHEDULED", "APPOINTMENT_REMINDER"}

@@ -123,6 +123,21 @@ def account_invite(user: User, url: str, *, valid_for: str) -> None:
     )
 
 
+def staff_invite(user: User, url: str, *, valid_for: str) -> None:
+    """The administrator added a front-desk account: its owner chooses the password."""
+    _queue_email(
+        "STAFF_INVITE",
+        user.email,
+        {
+            "full_name": user.full_name,
+            "set_password_url": url,
+            "valid_for": valid_for,
+            "login_url": _url("/auth/login"),
+        },
+        key=f"staff-invite:{user.id}",
+    )
+
+
 def password_changed(user: User) -> None:
     """Sent whenever a password changes, whoever changed it (ASVS 2.2.3): the owner hears of it
     even when someone else did it. The session version makes the key unique per change."""

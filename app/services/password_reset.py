@@ -82,11 +82,13 @@ def _send_link(user: User) -> None:
 
 
 def send_invite(user: User) -> None:
-    """Email a patient the front desk registered a link to choose their first password."""
+    """Email a patient the front desk registered, or a front-desk account the administrator
+    added, a link to choose their first password."""
     url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/auth/password/reset/"
     days = invite_max_age_days()
     token = INVITES.make([user.id, fingerprint(user.password_hash)])
-    notifications.account_invite(user, url + token, valid_for=f"{days} day{'s' * (days != 1)}")
+    invite = notifications.staff_invite if user.is_staff else notifications.account_invite
+    invite(user, url + token, valid_for=f"{days} day{'s' * (days != 1)}")
 
 
 def request_reset(email: str, *, ip_address: str | None = None) -> None:

@@ -120,6 +120,12 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "delay_minutes": "30",
         "manage_url": "https://hms.test/patient/appointments",
     },
+    "STAFF_INVITE": {
+        "full_name": "Olivia Desk",
+        "set_password_url": "https://hms.test/auth/password/reset/abc.def",
+        "valid_for": "7 days",
+        "login_url": "https://hms.test/auth/login",
+    },
     "ACCOUNT_INVITE": {
         "full_name": "Grace Hopper",
         "set_password_url": "https://hms.test/auth/password/reset/abc.def",

@@ -78,6 +78,12 @@ CASES = [
     ),
     ("PASSWORD_RESET", None, "Set a new password for your HMS account", "The link works once"),
     ("ACCOUNT_INVITE", None, "Your HMS account is ready: choose a password", "front desk"),
+    (
+        "STAFF_INVITE",
+        None,
+        "Your HMS front-desk account is ready: choose a password",
+        "authenticator application",
+    ),
     ("RUNNING_LATE", None, "Dr. Ada Byron is running about 30 minutes late", "still stands"),
     (
         "MISSED_APPOINTMENT",

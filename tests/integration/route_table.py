@@ -487,6 +487,14 @@ ROWS = [
     Row("GET", "/admin/appointments.csv", only(ADMINS, 200)),
     Row("GET", "/admin/audit", only(ADMINS, 200)),
     Row("GET", "/admin/audit.csv", only(ADMINS, 200)),
+    Row("GET", "/admin/staff/new", only(ADMINS, 200)),
+    Row(
+        "POST",
+        "/admin/staff/new",
+        only(ADMINS, 302),
+        data=lambda w: {"full_name": "New Receptionist", "email": "new.desk@example.com"},
+        changes=ADMINS,
+    ),
     Row("GET", "/admin/patients/new", only(STAFF, 200)),
     Row(
         "POST",

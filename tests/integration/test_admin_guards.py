@@ -47,6 +47,8 @@ def test_the_table_lists_every_admin_page():
         ("admin.audit_csv", "GET"),
         ("admin.register_patient", "GET"),
         ("admin.register_patient", "POST"),
+        ("admin.register_desk", "GET"),
+        ("admin.register_desk", "POST"),
         ("admin.clinic_closures", "GET"),
         ("admin.clinic_closures", "POST"),
         ("admin.reopen_clinic", "POST"),
@@ -160,6 +162,7 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
         ("admin.patient_details", "POST"),
         ("admin.clinic_closures", "POST"),
         ("admin.register_patient", "POST"),
+        ("admin.register_desk", "POST"),
     )
     if (endpoint, method) in empty_forms:
         assert response.status_code == 400  # reached: an empty form (no time, no address, no name)

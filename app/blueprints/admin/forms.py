@@ -6,7 +6,7 @@ from datetime import datetime
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, StringField, ValidationError
 from wtforms.fields import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.blueprints.auth.forms import email_field
 from app.blueprints.doctor.forms import DoctorProfileForm
@@ -162,6 +162,13 @@ class ClosureForm(FlaskForm):
     cancel_booked = BooleanField(
         "Also cancel that day's booked appointments (each patient and doctor is emailed)"
     )
+
+
+class RegisterDeskForm(FlaskForm):
+    """The administrator adds a front-desk account: no password (its owner chooses it)."""
+
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), plain_text])
+    email = email_field()
 
 
 class DeskDoctorProfileForm(DoctorProfileForm):

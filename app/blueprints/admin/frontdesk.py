@@ -1,5 +1,6 @@
 """The front desk books for a caller: find a doctor, pick an open time, add the caller's note;
-registers a caller who has no account yet, and takes down a caller's new details.
+registers a caller who has no account yet, and takes down a caller's new details. The
+administrator adds the front desk's own accounts here too.
 
 The booking is the patient's own kind in every rule (notice, horizon, overlaps, the race), with
 the admin recorded as who made it; both parties are emailed as for any booking.
@@ -11,6 +12,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from app.blueprints.admin import bp
+from app.blueprints.admin.forms import RegisterDeskForm
 from app.blueprints.auth.forms import RegisterPatientForm
 from app.blueprints.booking.forms import FrontDeskBookingForm
 from app.blueprints.patient.forms import DoctorSearchForm, PatientProfileForm
@@ -123,6 +125,28 @@ def register_patient():
         )
         return redirect(url_for("admin.book_for", user_id=user.id))
     return render_template("admin/register.html", form=form), form_status(form)
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+def register_desk():
+    """The administrator adds a front-desk account (the desk cannot: DESK_ENDPOINTS); its owner
+    is emailed a link to choose the password, as a registered caller is."""
+    form = RegisterDeskForm()
+    if form.validate_on_submit():
+        try:
+            user = registration.register_desk(
+                form.full_name.data, form.email.data, actor=current_user, ip_address=client_ip()
+            )
+            db.session.commit()
+        except DomainError as error:
+            return show_domain_error(error, form, "admin/register_desk.html")
+        flash(
+            f"{user.full_name} has a front-desk account. A link to choose a password is on its "
+            f"way to {user.email}.",
+            "success",
+        )
+        return redirect(url_for("admin.users", q=user.email))
+    return render_template("admin/register_desk.html", form=form), form_status(form)
 
 
 @bp.route(f"/users/<{ID}:user_id>/details", methods=["GET", "POST"])
