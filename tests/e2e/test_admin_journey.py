@@ -225,6 +225,44 @@ def test_a_caller_new_to_the_clinic_is_registered_booked_and_signs_in(
     journey.checkpoint(edith, "her-dashboard")
 
 
+def test_the_admin_adds_a_receptionist_who_sets_her_password_and_opens_the_desk(
+    browse, make, two_bookings, mailbox
+):
+    """Olivia starts at reception: the admin adds her account, the email lets her choose a
+    password, and she signs in to today's appointments with the desk's menu only."""
+    journey = Journey("add-desk")
+    admin = make.admin(email="boss@example.com", full_name="Clinic Administrator")
+    page = browse()
+    sign_in(page, admin.email, FACTORY_PASSWORD)
+    use_menu(page, "Users")
+    page.get_by_role("link", name="Add a front-desk account").click()
+    page.get_by_label("Full name").fill("Olivia Desk")
+    page.get_by_label("Email").fill("olivia.desk@example.com")
+    journey.checkpoint(page, "form")
+    page.get_by_role("button", name="Add the account").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="Olivia Desk has a front-desk account")
+    ).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="olivia.desk@example.com")).to_contain_text(
+        "Front desk"
+    )
+
+    invite = mailbox.expect_text("STAFF_INVITE", "olivia.desk@example.com", "choose a password")
+    link = re.search(r"http\S+/auth/password/reset/\S+", invite.get_body(("plain",)).get_content())
+    olivia = browse()
+    olivia.goto(urlsplit(link.group(0)).path)
+    olivia.get_by_label("New password", exact=True).fill("Olivia's own passphrase")
+    olivia.get_by_label("Confirm new password").fill("Olivia's own passphrase")
+    olivia.get_by_role("button", name="Set new password").click()
+    sign_in(olivia, "olivia.desk@example.com", "Olivia's own passphrase")
+    expect(olivia.get_by_role("heading", name="Appointments")).to_be_visible()
+    menu = olivia.get_by_role("navigation", name="Main")
+    expect(menu.get_by_role("link")).to_contain_text(["Users", "Appointments"])
+    for admins_own in ("Dashboard", "Closures", "Audit trail"):
+        expect(menu.get_by_role("link", name=admins_own)).to_have_count(0)
+    journey.checkpoint(olivia, "her-desk")
+
+
 def test_the_desk_approves_a_new_doctor_and_patients_can_then_book_her(browse, make, mailbox):
     """Dr. Novak signed up and published a time; the dashboard tells the admin she waits, the
     admin reads what she wrote and approves her, and a patient finds her and books."""
