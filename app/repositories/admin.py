@@ -6,6 +6,7 @@ however many rows it shows. The CSV export runs the same Select unpaginated.
 """
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
@@ -55,10 +56,13 @@ def user_search(
     role: Role | None = None,
     active: bool | None = None,
     waiting_approval: bool = False,
+    *,
+    roles: Iterable[Role] | None = None,
 ) -> Select:
     """Users whose name or email contains `q` (any case), newest accounts first; with
-    `waiting_approval`, the doctors the front desk has not approved yet. A doctor's profile is
-    loaded with them (the list says who is waiting)."""
+    `waiting_approval`, the doctors the front desk has not approved yet; with `roles`, only
+    accounts of those roles. A doctor's profile is loaded with them (the list says who is
+    waiting)."""
     query = select(User).outerjoin(User.doctor_profile).options(contains_eager(User.doctor_profile))
     if waiting_approval:
         query = query.where(DoctorProfile.id.is_not(None), DoctorProfile.approved_at.is_(None))
@@ -71,6 +75,8 @@ def user_search(
         )
     if role is not None:
         query = query.where(User.role == role)
+    if roles is not None:
+        query = query.where(User.role.in_(list(roles)))
     if active is not None:
         query = query.where(User.active.is_(active))
     return query.order_by(User.created_at.desc(), User.id.desc())

@@ -17,7 +17,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import User
-from app.services import Conflict, notifications
+from app.services import Conflict, NotFound, notifications
 from app.services.accounts import account, find_by_email, normalise_email
 from app.services.audit import AuditKind, record
 from app.services.passwords import hash_password
@@ -108,8 +108,12 @@ def request_reset(email: str, *, ip_address: str | None = None) -> None:
 
 
 def send_link_for(user_id: int, *, actor: User, ip_address: str | None = None) -> User:
-    """The front desk sends a link to an account's own address (it never learns the password)."""
+    """The front desk sends a link to an account's own address (it never learns the password).
+    A front-desk account serves patients and doctors: the staff's own accounts are not its to
+    touch (NotFound, as the list does not show them)."""
     user = account(user_id)
+    if actor.is_desk and user.is_staff:
+        raise NotFound("That account does not exist.")
     if not user.active:
         raise Conflict(f"{user.email} is deactivated: reactivate it before sending a reset link.")
     _send_link(user)
@@ -119,7 +123,7 @@ def send_link_for(user_id: int, *, actor: User, ip_address: str | None = None) -
         target=user,
         ip_address=ip_address,
         account="active",
-        by="admin",
+        by=actor.role.value,
     )
     return user
 

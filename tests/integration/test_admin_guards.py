@@ -3,9 +3,10 @@ desk's share of them (DESK_ENDPOINTS)."""
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 
 from app.blueprints.admin import DESK_ENDPOINTS
-from app.models import Role, User
+from app.models import OutboxMessage, Role, User
 from tests.helpers import url_rules
 
 ADMIN_ROUTES = sorted(
@@ -177,3 +178,21 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
         assert response.status_code == 409  # reached: the patient never turned it on
     else:
         assert response.status_code == (302 if method == "POST" else 200)
+
+
+def test_the_front_desk_serves_patients_and_doctors_not_the_staffs_accounts(
+    client, db, make, login_as
+):
+    admin, other_desk = make.admin(email="boss@example.com"), make.desk(email="d2@example.com")
+    patient = make.patient(user__email="pat@example.com")
+    login_as(client, make.desk())
+
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "pat@example.com" in listing
+    assert "boss@example.com" not in listing and "d2@example.com" not in listing
+    assert client.get("/admin/users?role=admin").status_code == 400  # not a choice of its
+    for staff in (admin, other_desk):
+        assert client.post(f"/admin/users/{staff.id}/password-reset").status_code == 404
+    assert client.post(f"/admin/users/{patient.user_id}/password-reset").status_code == 302
+    sent = db.session.scalars(select(OutboxMessage.payload)).all()
+    assert [(p["action"], p["to"]) for p in sent] == [("PASSWORD_RESET", "pat@example.com")]

@@ -30,6 +30,8 @@ DESK_ENDPOINTS = frozenset(
     }
 )
 
+DESK_SERVES = (Role.PATIENT, Role.DOCTOR)  # the accounts the desk's lists show
+
 bp = Blueprint("admin", __name__)
 _staff_only = role_required(*STAFF_ROLES)
 

@@ -1,6 +1,7 @@
 """The admin console. The blueprint's guard has already refused everyone but admins."""
 
 from datetime import timedelta
+from functools import partial
 
 from flask import (
     Response,
@@ -13,7 +14,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.blueprints.admin import bp, charts, csv_export
+from app.blueprints.admin import DESK_SERVES, bp, charts, csv_export
 from app.blueprints.admin.forms import (
     AppointmentFilterForm,
     AuditFilterForm,
@@ -89,7 +90,11 @@ def chart(name: str):
 @bp.get("/users")
 def users():
     form = UserFilterForm(formdata=request.args)
-    return _list_page("admin/users.html", form, lists.user_search)
+    search = lists.user_search
+    if current_user.is_desk:  # the patients and doctors it serves, not the staff's accounts
+        form.role.choices = [c for c in form.role.choices if c.value in ("", *DESK_SERVES)]
+        search = partial(lists.user_search, roles=DESK_SERVES)
+    return _list_page("admin/users.html", form, search)
 
 
 def _act_on_user(change, user_id: int, done: str):
