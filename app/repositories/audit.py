@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -18,6 +19,7 @@ def about_account(user_id: int, kinds: Iterable[str], limit: int) -> list[AuditE
     return list(
         db.session.scalars(
             select(AuditEvent)
+            .options(joinedload(AuditEvent.actor))  # who, when not the owner: the desk, an admin
             .where(
                 AuditEvent.kind.in_(list(kinds)),
                 or_(

@@ -53,8 +53,8 @@ def recent(user: User, limit: int = SHOWN) -> list[Activity]:
 
 def _activity(event, user: User) -> Activity:
     what = WHAT[event.kind]
-    if event.actor_id not in (None, user.id):  # an admin, for a caller on the phone
-        what += " by the front desk"
+    if event.actor_id not in (None, user.id):  # the staff, for a caller on the phone
+        what += " by an administrator" if event.actor.is_admin else " by the front desk"
     details = event.details or {}
     if event.kind == AuditKind.LOGIN_FAILURE:
         what += f": {REFUSED.get(details.get('reason'), 'wrong password')}"

@@ -89,8 +89,9 @@ def test_the_page_shows_the_latest_twenty_in_one_query_however_long_the_trail(
 
 
 def test_what_the_desk_did_to_an_account_is_its_owners_not_the_admins(app, make, login_as):
-    """A caller's sign-in email changed and two-step sign-in turned off by the front desk: the
-    caller reads both, said to be the desk's doing; the admin's own list stays their own."""
+    """A caller's sign-in email changed and two-step sign-in turned off by an administrator (the
+    front desk may not): the caller reads both, said to be the administrator's doing; the
+    admin's own list stays their own."""
     patient = make.patient(user__email="caller@example.com").user
     turn_on(patient)
     desk = app.test_client()
@@ -103,8 +104,8 @@ def test_what_the_desk_did_to_an_account_is_its_owners_not_the_admins(app, make,
 
     caller = login_as(app.test_client(), patient)
     assert [row[1:] for row in rows(caller)] == [
-        ["Two-step sign-in turned off by the front desk", "192.0.2.80"],
-        ["Sign-in email changed by the front desk: new@example.com", "192.0.2.80"],
+        ["Two-step sign-in turned off by an administrator", "192.0.2.80"],
+        ["Sign-in email changed by an administrator: new@example.com", "192.0.2.80"],
     ]
     assert rows(desk) == []
 
@@ -128,7 +129,7 @@ def test_an_account_begins_with_its_creation_and_a_sign_up_is_its_first_sign_in(
         ["Signed in", "198.51.100.20"],
         ["Account created", "198.51.100.20"],
     ]
-    desk = login_as(app.test_client(), make.admin())
+    desk = login_as(app.test_client(), make.desk())
     listed = table_rows(
         desk.get("/admin/users?q=lena@example.com").get_data(as_text=True), "data-table", "users"
     )
@@ -136,7 +137,7 @@ def test_an_account_begins_with_its_creation_and_a_sign_up_is_its_first_sign_in(
 
 
 def test_a_patient_the_desk_registered_reads_that_the_desk_made_the_account(app, make, login_as):
-    desk = login_as(app.test_client(), make.admin())
+    desk = login_as(app.test_client(), make.desk())
     registered = desk.post(
         "/admin/patients/new", data={"full_name": "Ravi Menon", "email": "ravi@example.com"}
     )
