@@ -558,6 +558,15 @@ ROWS = [
         changes=STAFF,
     ),
     Row(
+        "POST",
+        "/admin/users/<user_id>/waitlist",
+        only(STAFF, 302),
+        args=lambda w: {"user_id": w.patient2.user.id},
+        query=lambda w: f"?doctor={w.doctor.id}",
+        data=lambda w: {"date": day(5), "last_date": day(6)},
+        changes=STAFF,
+    ),
+    Row(
         "GET",
         "/admin/users/<user_id>/email",
         only(ADMINS, 200),

@@ -42,6 +42,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.doctor_profile", "GET"),
         ("admin.doctor_profile", "POST"),
         ("admin.book_for", "POST"),
+        ("admin.waitlist_for", "POST"),
         ("admin.appointments", "GET"),
         ("admin.appointments_csv", "GET"),
         ("admin.audit", "GET"),
@@ -75,6 +76,7 @@ def test_the_front_desk_may_open_these_pages_and_no_other():
         "admin.send_password_reset",
         "admin.register_patient",
         "admin.book_for",
+        "admin.waitlist_for",
         "admin.patient_details",
         "admin.appointments",
         "admin.doctor_availability",
@@ -172,6 +174,7 @@ def test_admins_reach_every_admin_page(app, client, make, login_as, endpoint, me
         "admin.approve_doctor",
         "admin.decline_doctor",
         "admin.send_given_up_email_again",
+        "admin.waitlist_for",  # no ?doctor= chosen
     ) or endpoint.startswith("admin.doctor_"):
         assert response.status_code == 404  # reached: nothing of that id; a patient is no doctor
     elif endpoint == "admin.turn_off_two_step":

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Appointment, AuditEvent
+from app.models import Appointment, AuditEvent, WaitlistEntry
+from app.timeutil import utcnow
 from tests.helpers import text_of
 from tests.integration.outbox_helpers import messages
 from tests.integration.test_query_counts import queries_for
@@ -200,3 +201,39 @@ def test_a_move_by_the_desk_names_the_patient_in_a_clash(client, desk, caller, c
 
     assert response.status_code == 409
     assert "The patient already has another appointment at that time." in text_of(response)
+
+
+def test_the_desk_puts_a_caller_on_a_doctors_waitlist_for_a_stretch(client, db, make, login_as):
+    """No time suits Alan: the desk adds him to Dr. Byron's waitlist for three days."""
+    doctor = make.doctor(user__full_name="Dr. Ada Byron")
+    alan = make.patient(user__full_name="Alan Turing")
+    desk = make.desk()
+    login_as(client, desk)
+    page = client.get(f"/admin/users/{alan.user_id}/book?doctor={doctor.id}")
+    assert "No time that suits Alan Turing?" in page.get_data(as_text=True)
+    first = (utcnow() + timedelta(days=4)).date()
+    form = {"date": first.isoformat(), "last_date": (first + timedelta(days=2)).isoformat()}
+
+    response = client.post(f"/admin/users/{alan.user_id}/waitlist?doctor={doctor.id}", data=form)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/admin/users/{alan.user_id}/book?doctor={doctor.id}"
+    days = db.session.scalars(
+        select(WaitlistEntry.day)
+        .where(WaitlistEntry.patient_id == alan.id)
+        .order_by(WaitlistEntry.day)
+    ).all()
+    assert days == [first + timedelta(days=n) for n in range(3)]
+    joined = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "waitlist.joined"))
+    assert {event.actor_id for event in joined} == {desk.id}
+    assert "Alan Turing is on Dr. Ada Byron" in text_of(client.get(response.headers["Location"]))
+
+    again = client.post(f"/admin/users/{alan.user_id}/waitlist?doctor={doctor.id}", data=form)
+    assert again.status_code == 409
+    assert "already on the waitlist for those days" in text_of(again)
+    backwards = {"date": form["last_date"], "last_date": form["date"]}
+    refused = client.post(
+        f"/admin/users/{alan.user_id}/waitlist?doctor={doctor.id}", data=backwards
+    )
+    assert refused.status_code == 400
+    assert 'id="last_date-error"' in text_of(refused)

@@ -19,6 +19,7 @@ DESK_ENDPOINTS = frozenset(
         "admin.send_password_reset",
         "admin.register_patient",
         "admin.book_for",
+        "admin.waitlist_for",
         "admin.patient_details",
         "admin.appointments",
         "admin.doctor_availability",

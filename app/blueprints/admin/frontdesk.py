@@ -15,7 +15,7 @@ from app.blueprints.admin import bp
 from app.blueprints.admin.forms import RegisterDeskForm
 from app.blueprints.auth.forms import RegisterPatientForm
 from app.blueprints.booking.forms import FrontDeskBookingForm
-from app.blueprints.patient.forms import DoctorSearchForm, PatientProfileForm
+from app.blueprints.patient.forms import DoctorSearchForm, PatientProfileForm, WaitlistForm
 from app.extensions import db
 from app.models import User
 from app.security import client_ip
@@ -29,6 +29,7 @@ from app.services import (
     new_patients,
     profiles,
     registration,
+    waitlist,
 )
 from app.timeutil import format_local, utcnow
 from app.views import ID, abort_with, form_status, page_arg, profile_page, show_domain_error
@@ -47,7 +48,7 @@ def _chosen_doctor():
         abort(404)
 
 
-def _page(patient, doctor, form, problem=None):
+def _page(patient, doctor, form, problem=None, waitlist_form=None):
     now = utcnow()
     if doctor is None:
         search = DoctorSearchForm.from_args(request.args)
@@ -65,6 +66,8 @@ def _page(patient, doctor, form, problem=None):
             "days": directory.slots_by_day(directory.open_slots(doctor.id, now)),
             # the desk books them anyway, but should know it is the doctor's call
             "newcomer": new_patients.is_newcomer(doctor, patient.id),
+            "waitlist_form": waitlist_form or WaitlistForm(formdata=None),
+            "waitlist_max_days": waitlist.MAX_DAYS,
         }
     return render_template(
         PAGE, patient=patient, doctor=doctor, form=form, problem=problem, **context
@@ -96,6 +99,41 @@ def book_for(user_id: int):
         return redirect(url_for("admin.appointments", patient=patient.user.email))
     status = 400 if request.method == "POST" else form_status(form)
     return _page(patient, doctor, form), status
+
+
+@bp.post(f"/users/<{ID}:user_id>/waitlist")
+def waitlist_for(user_id: int):
+    """No time suits the caller: the desk puts them on the chosen doctor's (`?doctor=`) waitlist
+    for a day or a stretch of days, as the patient could online; they are emailed when a place
+    frees up, and the day sheet lists them for a phone call."""
+    try:
+        patient = accounts.bookable_patient(user_id)
+    except DomainError as error:
+        abort_with(error)
+    doctor = _chosen_doctor()
+    if doctor is None:
+        abort(404)
+    form = WaitlistForm()
+    if form.validate_on_submit():
+        first, last = form.date.data, form.last_date.data or form.date.data
+        try:
+            waitlist.join(patient, doctor.id, first, last_day=last, actor=current_user)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            field = form.last_date if error.field == "last_date" else form.date
+            field.errors = [*field.errors, error.message]
+            return _page(patient, doctor, FrontDeskBookingForm(formdata=None), None, form), (
+                error.status_code
+            )
+        days = f"{first:%a %d %b}" if last == first else f"{first:%a %d %b} to {last:%a %d %b}"
+        flash(
+            f"{patient.user.full_name} is on {doctor.user.full_name}'s waitlist for {days}: "
+            "they are emailed when a place frees up.",
+            "success",
+        )
+        return redirect(url_for("admin.book_for", user_id=user_id, doctor=doctor.id))
+    return _page(patient, doctor, FrontDeskBookingForm(formdata=None), None, form), 400
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
