@@ -115,14 +115,13 @@ def waitlist_for(user_id: int):
         abort(404)
     form = WaitlistForm()
     if form.validate_on_submit():
-        first, last = form.date.data, form.last_date.data or form.date.data
+        first, last = form.days()
         try:
             waitlist.join(patient, doctor.id, first, last_day=last, actor=current_user)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            field = form.last_date if error.field == "last_date" else form.date
-            field.errors = [*field.errors, error.message]
+            form.refused(error)
             return _page(patient, doctor, FrontDeskBookingForm(formdata=None), None, form), (
                 error.status_code
             )

@@ -1,10 +1,12 @@
+import datetime as dt
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from app.blueprints.auth.forms import current_password_field
 from app.forms_common import PHONE_PATTERN, SelectField, date_in_past, plain_text
-from app.services import directory, profiles
+from app.services import DomainError, directory, profiles
 from app.timeutil import utcnow
 
 MAX_QUERY = 100
@@ -92,6 +94,15 @@ class WaitlistForm(FlaskForm):
         validators=[Optional()],
         invalid_value_message="Use the format YYYY-MM-DD.",
     )
+
+    def days(self) -> tuple[dt.date, dt.date]:
+        """The first and the last day asked for: the same day when no last one is given."""
+        return self.date.data, self.last_date.data or self.date.data
+
+    def refused(self, error: DomainError) -> None:
+        """Show why joining was refused next to the field it is about."""
+        field = self.last_date if error.field == "last_date" else self.date
+        field.errors = [*field.errors, error.message]
 
 
 class CloseAccountForm(FlaskForm):

@@ -144,7 +144,7 @@ def join_waitlist(doctor_id: int):
     form = WaitlistForm()
     if not form.validate_on_submit():
         return render_doctor(doctor_id, form, 400)
-    first, last = form.date.data, form.last_date.data or form.date.data
+    first, last = form.days()
     try:
         waitlist.join(_me(), doctor_id, first, last_day=last, actor=current_user)
         db.session.commit()
@@ -152,8 +152,7 @@ def join_waitlist(doctor_id: int):
         abort_with(error)
     except DomainError as error:
         db.session.rollback()
-        field = form.last_date if error.field == "last_date" else form.date
-        field.errors = [*field.errors, error.message]
+        form.refused(error)
         return render_doctor(doctor_id, form, error.status_code)
     days = (
         f"{first:%A %d %B}"
