@@ -11,6 +11,7 @@ from app.extensions import db as _db
 from app.models import Appointment, AuditEvent, User, WaitlistEntry
 from app.services import Conflict, accounts, booking
 from app.timeutil import local_today
+from tests.factories import PASSWORD
 from tests.helpers import count_queries, table_rows, text_of
 from tests.integration.outbox_helpers import messages
 from tests.integration.races import run_together
@@ -220,3 +221,20 @@ def test_two_admins_switching_one_account_off_at_once_do_it_once(race_app, db, m
         select(AuditEvent).where(AuditEvent.kind == "account.deactivated")
     ).all()
     assert len(events) == 1
+
+
+def test_a_receptionist_who_leaves_is_switched_off_and_signed_out(app, client, db, make, admin):
+    desk = make.desk(email="leaving.desk@example.com")
+    theirs = app.test_client()
+    signing_in = {"email": desk.email, "password": PASSWORD}
+    assert theirs.post("/auth/login", data=signing_in).status_code == 302
+    assert theirs.get("/admin/appointments").status_code == 200
+    assert "They have no upcoming appointments." in text_of(client.get(page(desk.id)))
+
+    response = client.post(page(desk.id))
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(User, desk.id).active
+    assert theirs.get("/admin/appointments").status_code == 302  # signed out at once
+    assert app.test_client().post("/auth/login", data=signing_in).status_code == 400
