@@ -136,6 +136,16 @@ def sign_out(page: Page) -> None:
     expect(page.get_by_text("You have been signed out.")).to_be_visible()
 
 
+def choose_password_from(page: Page, invite: EmailMessage, password: str) -> None:
+    """Follow an invitation's link (ACCOUNT_INVITE, STAFF_INVITE) and choose `password` there;
+    the page is left on the form, filled in, for a checkpoint before `Set new password`."""
+    text = invite.get_body(("plain",)).get_content()
+    link = re.search(r"https?://[^/\s]+(/auth/password/reset/\S+)", text)
+    page.goto(link.group(1))
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_label("Confirm new password").fill(password)
+
+
 def fill_account(page: Page, full_name: str, email: str) -> None:
     page.get_by_label("Full name").fill(full_name)
     page.get_by_label("Email").fill(email)

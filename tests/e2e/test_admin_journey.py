@@ -2,13 +2,12 @@
 
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from app.services import booking
-from tests.e2e.helpers import Journey, sign_in, use_menu
+from tests.e2e.helpers import Journey, choose_password_from, sign_in, use_menu
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -213,11 +212,8 @@ def test_a_caller_new_to_the_clinic_is_registered_booked_and_signs_in(
     expect(desk.get_by_role("alert").filter(has_text="Booked Edith Clarke")).to_be_visible()
 
     invite = mailbox.expect_text("ACCOUNT_INVITE", "edith@example.com", "choose a password")
-    link = re.search(r"http\S+/auth/password/reset/\S+", invite.get_body(("plain",)).get_content())
     edith = browse()
-    edith.goto(urlsplit(link.group(0)).path)
-    edith.get_by_label("New password", exact=True).fill("Edith's own passphrase")
-    edith.get_by_label("Confirm new password").fill("Edith's own passphrase")
+    choose_password_from(edith, invite, "Edith's own passphrase")
     journey.checkpoint(edith, "choose-password")
     edith.get_by_role("button", name="Set new password").click()
     sign_in(edith, "edith@example.com", "Edith's own passphrase")
@@ -248,11 +244,8 @@ def test_the_admin_adds_a_receptionist_who_sets_her_password_and_opens_the_desk(
     )
 
     invite = mailbox.expect_text("STAFF_INVITE", "olivia.desk@example.com", "choose a password")
-    link = re.search(r"http\S+/auth/password/reset/\S+", invite.get_body(("plain",)).get_content())
     olivia = browse()
-    olivia.goto(urlsplit(link.group(0)).path)
-    olivia.get_by_label("New password", exact=True).fill("Olivia's own passphrase")
-    olivia.get_by_label("Confirm new password").fill("Olivia's own passphrase")
+    choose_password_from(olivia, invite, "Olivia's own passphrase")
     olivia.get_by_role("button", name="Set new password").click()
     sign_in(olivia, "olivia.desk@example.com", "Olivia's own passphrase")
     expect(olivia.get_by_role("heading", name="Appointments")).to_be_visible()
