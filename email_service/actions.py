@@ -33,6 +33,7 @@ URL_FIELDS = frozenset(
         "set_password_url",
         "book_url",
         "schedule_url",
+        "read_url",
     }
 )
 # The only fields allowed to span lines; they never go into a header.
@@ -133,6 +134,12 @@ ACTIONS: dict[str, Action] = {
         required=("patient_name", "doctor_name", "start_display", "help_phone"),
         optional=("missed_note", "book_url", "appointment_id"),
         subjects={"": "We missed you: your appointment with $doctor_name, $start_display"},
+    ),
+    "VISIT_INSTRUCTIONS": Action(
+        # says only that there are instructions; `read_url` is where the patient reads them
+        required=("patient_name", "doctor_name", "start_display", "read_url", "help_phone"),
+        optional=("appointment_id",),
+        subjects={"": "$doctor_name left you instructions after your visit"},
     ),
     "DAILY_AGENDA": Action(
         # `agenda`: the day's appointments, one line each, written out by the app

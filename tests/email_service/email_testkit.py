@@ -98,6 +98,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "book_url": "https://hms.test/patient/doctors/4",
         "appointment_id": 42,
     },
+    "VISIT_INSTRUCTIONS": {
+        "patient_name": "Grace Hopper",
+        "doctor_name": "Dr. Ada Byron",
+        "start_display": "Monday 2 March 2026, 09:00 (UTC)",
+        "read_url": "https://hms.test/patient/appointments/42",
+        "help_phone": "+1 555 0100",
+        "appointment_id": 42,
+    },
     "DAILY_AGENDA": {
         "doctor_name": "Dr. Ada Byron",
         "date_display": "Monday 2 March 2026",

@@ -91,6 +91,12 @@ CASES = [
         "We missed you: your appointment with Dr. Ada Byron, Monday 2 March 2026, 09:00 (UTC)",
         "new bookings are made by the front desk",
     ),
+    (
+        "VISIT_INSTRUCTIONS",
+        None,
+        "Dr. Ada Byron left you instructions after your visit",
+        "https://hms.test/patient/appointments/42",
+    ),
     ("DAILY_AGENDA", None, "Your day, Monday 2 March 2026: 2 appointments", "Alan Turing"),
     ("SCHEDULE_CHANGED", None, "Your schedule was changed by the front desk", "removed the open"),
     ("EMAIL_CHANGE_CONFIRM", None, "Confirm your new HMS sign-in email", "The link works once"),
