@@ -101,6 +101,9 @@ class Config:
     # How long a doctor's SCHEDULE_CHANGED waits after the first change the front desk makes,
     # gathering the others of that sitting into the same email.
     SCHEDULE_EMAIL_DELAY_MINUTES = env_int("SCHEDULE_EMAIL_DELAY_MINUTES", 10)
+    # How long a patient's VISIT_INSTRUCTIONS waits after the doctor saves them: corrections
+    # made meanwhile send nothing more, and instructions removed meanwhile send nothing at all.
+    INSTRUCTIONS_EMAIL_DELAY_MINUTES = env_int("INSTRUCTIONS_EMAIL_DELAY_MINUTES", 10)
 
     GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")

@@ -153,6 +153,11 @@ class Appointment(db.Model):
     # The doctor's own record of the visit: only the appointment's doctor reads or writes it (not
     # the patient, the front desk, emails, calendars, exports nor the audit trail).
     visit_notes: Mapped[str | None] = mapped_column(Text)
+    # What the doctor asks of the patient after the visit (take this, book that): the patient
+    # reads it on their appointment's page; emails say only that it is there. `instructions_at`
+    # is when it last changed, None while there is none.
+    patient_instructions: Mapped[str | None] = mapped_column(Text)
+    instructions_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     slot = relationship("AvailabilitySlot", lazy="raise")
     # raise_on_sql: a party already in the session is found there (a list of one doctor's or

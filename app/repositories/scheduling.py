@@ -206,14 +206,14 @@ def taken_on(patient_id, doctor_id: int) -> Exists:
 
 
 def appointment_states(appointment_ids: Iterable[int]) -> dict[int, Row]:
-    """(status, start_at) of each appointment, by id, in one statement."""
+    """(status, start_at, instructions_at) of each appointment, by id, in one statement."""
     ids = set(appointment_ids)
     if not ids:
         return {}
     rows = db.session.execute(
-        select(Appointment.id, Appointment.status, Appointment.start_at).where(
-            Appointment.id.in_(ids)
-        )
+        select(
+            Appointment.id, Appointment.status, Appointment.start_at, Appointment.instructions_at
+        ).where(Appointment.id.in_(ids))
     )
     return {row.id: row for row in rows}
 

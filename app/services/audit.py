@@ -25,6 +25,7 @@ class AuditKind:
     APPOINTMENT_OUTCOME = "appointment.outcome"
     APPOINTMENT_NOTE_CHANGED = "appointment.note_changed"
     APPOINTMENT_VISIT_NOTES = "appointment.visit_notes"
+    APPOINTMENT_INSTRUCTIONS = "appointment.instructions"
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_CHECK_IN_UNDONE = "appointment.check_in_undone"
     APPOINTMENT_ATTENDANCE_CONFIRMED = "appointment.attendance_confirmed"

@@ -1,8 +1,9 @@
 """A patient's own data, as one JSON document they can download and keep (the right of access):
 their account and details, every appointment they have had or booked, and their waitlist places.
 
-It holds what the patient gave or was told: not the doctors' visit notes, which are the clinic's
-record and are given on request through the clinic, and not the audit trail.
+It holds what the patient gave or was told (their doctors' instructions after a visit too): not
+the doctors' visit notes, which are the clinic's record and are given on request through the
+clinic, and not the audit trail.
 """
 
 from datetime import date, datetime
@@ -50,6 +51,8 @@ def _appointment(appointment: Appointment, me: User) -> dict:
         "cancelled_at": _when(appointment.cancelled_at),
         "cancelled_by": _cancelled_by(appointment, me),
         "cancel_reason": appointment.cancel_reason,
+        "instructions": appointment.patient_instructions,  # what the doctor asked of them after
+        "instructions_at": _when(appointment.instructions_at),
     }
 
 

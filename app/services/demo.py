@@ -80,9 +80,18 @@ def seed() -> list[tuple[str, str]]:
 # Each demo doctor's past: the first patient booked with them came for a check-up three weeks
 # ago (so their coming visit is not a first one), another missed a visit a fortnight ago.
 # Fields: days ago, clinic-local hour, status, the patient's note, the doctor's visit notes.
+# (days ago, hour, outcome, the patient's note, the doctor's visit notes, their instructions)
 DEMO_HISTORY = (
-    (21, 10, AppointmentStatus.COMPLETED, "Check-up.", "Well. BP 128/82. Review in a month."),
-    (14, 11, AppointmentStatus.NO_SHOW, None, "Phoned twice, no answer."),
+    (
+        21,
+        10,
+        AppointmentStatus.COMPLETED,
+        "Check-up.",
+        "Well. BP 128/82. Review in a month.",
+        "Measure your blood pressure each morning for two weeks and bring the readings.\n"
+        "Book a review with me in about a month.",
+    ),
+    (14, 11, AppointmentStatus.NO_SHOW, None, "Phoned twice, no answer.", None),
 )
 DEMO_WEEKDAYS = [0, 1, 2, 3, 4]
 DEMO_DAY = (time(9), time(12))
@@ -163,7 +172,7 @@ def _seed_history(doctor, patients: list[User | None], now) -> None:
     """DEMO_HISTORY's visits, one per patient given, written directly: the services refuse
     times in the past, and a past visit sends no email and is not an event of today."""
     today = to_local(now).date()
-    for user, (days_ago, hour, status, note, visit_notes) in zip(
+    for user, (days_ago, hour, status, note, visit_notes, instructions) in zip(
         patients, DEMO_HISTORY, strict=True
     ):
         if user is None:
@@ -185,6 +194,8 @@ def _seed_history(doctor, patients: list[User | None], now) -> None:
                 created_at=start - timedelta(days=7),
                 outcome_recorded_at=end,
                 visit_notes=visit_notes,
+                patient_instructions=instructions,
+                instructions_at=end if instructions else None,
             )
         )
     db.session.flush()

@@ -11,7 +11,7 @@ lost; but not every email is worth sending late, and some would mislead:
   booked by now, a doctor's list of the day's appointments);
 * an email about an appointment that has started since, or that no longer says what is true
   (moved or cancelled after it was written: a late "booked for 10:00" after "cancelled" would
-  send the patient to a visit that is not there).
+  send the patient to a visit that is not there; instructions the doctor has removed since).
 
 Everything else (a welcome, an account change, an appointment that still stands as the email
 says) can go. Sending again only puts the message back in the queue, attempts counted afresh;
@@ -51,6 +51,7 @@ WHAT = {
     "DAILY_AGENDA": "A doctor's day of appointments",
     "SCHEDULE_CHANGED": "A doctor's schedule changed by the desk",
     "MISSED_APPOINTMENT": "Missed appointment",
+    "VISIT_INSTRUCTIONS": "Instructions after a visit",
     "WAITLIST_SLOT_OPEN": "Waitlist: a place is free",
 }
 
@@ -146,6 +147,10 @@ def _too_late(message: OutboxMessage, action: str, states: dict, now: datetime) 
     state = states.get(appointment_id)
     if action == "MISSED_APPOINTMENT":  # about a past visit: true while it stays a no-show
         return None if state is not None and state.status == AppointmentStatus.NO_SHOW else _CHANGED
+    if action == "VISIT_INSTRUCTIONS":  # about a past visit: true while there are some to read
+        if state is None or state.instructions_at is None:
+            return "the doctor has removed the instructions since."
+        return None
     if state is None or state.start_at <= now:
         return "the appointment has started."
     if action == "BOOKING_CANCELLED":

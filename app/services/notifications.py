@@ -309,6 +309,40 @@ def missed_key(appointment: Appointment) -> str:
     return f"missed:{appointment.id}:"
 
 
+def visit_instructions(appointment: Appointment, now: datetime) -> None:
+    """The doctor left the patient instructions after their visit: the email says so and links
+    to where the patient reads them, signed in; what they say stays out of the mailbox. Held
+    INSTRUCTIONS_EMAIL_DELAY_MINUTES so that a correction made meanwhile is no second email; one
+    a worker has taken is left, and a later change is news again."""
+    doctor, patient = _parties(appointment)
+    if not patient.user.active:
+        return  # a closed account cannot sign in to read them
+    key = instructions_key(appointment)
+    if outbox_repo.lock_held(key, now) is not None:
+        return
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    data = {
+        "patient_name": patient.user.full_name,
+        "doctor_name": doctor.user.full_name,
+        "start_display": f"{format_local(appointment.start_at, DISPLAY_FORMAT)} ({zone})",
+        "read_url": _url(f"/patient/appointments/{appointment.id}"),
+        "help_phone": current_app.config["CLINIC_PHONE"],
+        "appointment_id": appointment.id,
+    }
+    delay = timedelta(minutes=current_app.config["INSTRUCTIONS_EMAIL_DELAY_MINUTES"])
+    outbox.enqueue(
+        OutboxKind.EMAIL,
+        {"action": "VISIT_INSTRUCTIONS", "to": patient.user.email, "data": data},
+        idempotency_key=f"{key}{now.isoformat()}:{secrets.token_hex(4)}",
+        not_before=now + delay,
+    )
+
+
+def instructions_key(appointment: Appointment) -> str:
+    """The start of the keys of an appointment's VISIT_INSTRUCTIONS emails."""
+    return f"instructions:{appointment.id}:"
+
+
 def daily_agenda(doctor: DoctorProfile, day, agenda: str, count: int) -> None:
     """The doctor's appointments of `day`, written out one a line (day_agendas.py)."""
     data = {

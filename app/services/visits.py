@@ -51,14 +51,19 @@ def _doctors_own(appointment_id: int, actor: User) -> Appointment:
     return appointment
 
 
-def notes_refusal(appointment: Appointment, now: datetime) -> str | None:
-    """Why the visit's notes cannot be written now, or None: from its start, unless cancelled
-    (a no-show may have notes too: "phoned, no answer")."""
+def notes_refusal(appointment: Appointment, now: datetime, what: str = "Visit notes") -> str | None:
+    """Why the visit's notes (or `what` else the doctor writes of it) cannot be written now, or
+    None: from its start, unless cancelled (a no-show may have notes too: "phoned, no answer";
+    and instructions: "please book again and fast before it")."""
     if appointment.status == AppointmentStatus.CANCELLED:
         return "This appointment was cancelled: there is no visit to write about."
     if appointment.start_at > now:
-        return "Visit notes can be written once the appointment has started."
+        return f"{what} can be written once the appointment has started."
     return None
+
+
+def instructions_refusal(appointment: Appointment, now: datetime) -> str | None:
+    return notes_refusal(appointment, now, "Instructions for the patient")
 
 
 def write_notes(
@@ -77,6 +82,34 @@ def write_notes(
     if notes != appointment.visit_notes:
         appointment.visit_notes = notes
         record(AuditKind.APPOINTMENT_VISIT_NOTES, actor=actor, target=appointment)
+    return appointment
+
+
+def write_instructions(
+    appointment_id: int, text: str | None, *, actor: User, now: datetime | None = None
+) -> Appointment:
+    """The doctor writes, corrects or removes what they ask of the patient after the visit
+    (same window as the visit notes). The patient is emailed that there are instructions to
+    read, once INSTRUCTIONS_EMAIL_DELAY_MINUTES have passed: corrections made meanwhile add no
+    email, and removing them meanwhile sends none. The audit trail records that they changed,
+    never what they say."""
+    now = now or utcnow()
+    appointment = _doctors_own(appointment_id, actor)
+    refusal = instructions_refusal(appointment, now)
+    if refusal is not None:
+        raise Conflict(refusal)
+    text = (text or "").strip() or None
+    if text is not None and len(text) > MAX_VISIT_NOTES:
+        raise DomainError(f"Keep the instructions to {MAX_VISIT_NOTES} characters.", field="notes")
+    if text == appointment.patient_instructions:
+        return appointment
+    appointment.patient_instructions = text
+    appointment.instructions_at = now if text is not None else None
+    record(AuditKind.APPOINTMENT_INSTRUCTIONS, actor=actor, target=appointment, removed=not text)
+    if text is None:
+        outbox_repo.delete_unsent(notifications.instructions_key(appointment))
+    else:
+        notifications.visit_instructions(appointment, now)
     return appointment
 
 

@@ -150,6 +150,7 @@ def _server_env(database_url: str, email_url: str, base_url: str) -> dict[str, s
         # A doctor's schedule news goes at once, rather than gathering a sitting's changes for
         # ten minutes: a journey cannot wait that long for the email it expects.
         SCHEDULE_EMAIL_DELAY_MINUTES="0",
+        INSTRUCTIONS_EMAIL_DELAY_MINUTES="0",  # likewise a patient's news of instructions
         CLINIC_TIMEZONE="UTC",
         PUBLIC_BASE_URL=base_url,
         LOG_LEVEL="WARNING",

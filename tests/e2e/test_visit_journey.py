@@ -1,7 +1,9 @@
 """A returning patient's visit, from the front desk to the next appointment: the desk checks
 Grace in, the doctor sees her arrive on the day sheet, opens her record with last time's notes,
-writes today's and books her follow-up, which she is emailed about."""
+writes today's, leaves her instructions and books her follow-up; she is emailed about both, and
+follows the email's link to read the instructions."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -69,6 +71,15 @@ def test_a_returning_patients_visit_from_the_desk_to_the_follow_up(browse, clini
     expect(doctor.get_by_role("alert").filter(has_text="are saved")).to_be_visible()
     expect(doctor.get_by_text("Start amlodipine 5 mg.")).to_be_visible()
 
+    today = doctor.get_by_role("row").filter(has_text="Dizzy in the mornings")
+    today.get_by_role("link", name="Instructions for the patient").click()
+    doctor.get_by_label("Instructions for the patient").fill(
+        "Take amlodipine 5 mg each morning.\nMeasure your blood pressure daily until the review."
+    )
+    journey.checkpoint(doctor, "instructions")
+    doctor.get_by_role("button", name="Save instructions").click()
+    expect(doctor.get_by_role("alert").filter(has_text="is emailed")).to_be_visible()
+
     doctor.get_by_role("link", name="Book a follow-up").click()
     later = clinic["later"].start_at
     doctor.get_by_label(later.strftime("%H:%M")).check()
@@ -83,3 +94,17 @@ def test_a_returning_patients_visit_from_the_desk_to_the_follow_up(browse, clini
     when = later.strftime("%A %d %B %Y, %H:%M")  # the clinic's zone is UTC in these tests
     mail = mailbox.expect_text("BOOKING_CONFIRMATION", "grace@example.com", when)
     assert "amlodipine" not in mail.get_body(("plain",)).get_content()
+
+    news = mailbox.expect_text("VISIT_INSTRUCTIONS", "grace@example.com", "left you instructions")
+    text = news.get_body(("plain",)).get_content()
+    assert "amlodipine" not in text  # the email says they are there, never what they say
+    link = re.search(r"https?://[^/\s]+(/patient/appointments/\d+)", text).group(1)
+    patient = browse()
+    patient.goto(link)  # signed out: the sign-in page, which comes back here
+    patient.get_by_label("Email").fill("grace@example.com")
+    patient.get_by_label("Password", exact=True).fill(FACTORY_PASSWORD)
+    patient.get_by_role("button", name="Sign in").click()
+    expect(patient.get_by_role("heading", name="Instructions from Dr. Ada Byron")).to_be_visible()
+    expect(patient.get_by_text("Take amlodipine 5 mg each morning.")).to_be_visible()
+    expect(patient.get_by_text("Start amlodipine")).to_have_count(0)  # the visit notes: his own
+    journey.checkpoint(patient, "instructions-read")

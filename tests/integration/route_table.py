@@ -329,6 +329,20 @@ ROWS = [
         data=lambda w: {"notes": "Blood pressure fine."},
         changes=(DOCTOR,),
     ),
+    Row(
+        "GET",
+        "/doctor/appointments/<appointment_id>/instructions",
+        only(DOCTORS, 200, (DOCTOR2,)),
+        args=lambda w: {"appointment_id": w.past_appointment.id},
+    ),
+    Row(
+        "POST",
+        "/doctor/appointments/<appointment_id>/instructions",
+        only(DOCTORS, 302, (DOCTOR2,)),
+        args=lambda w: {"appointment_id": w.past_appointment.id},
+        data=lambda w: {"notes": "Rest for two days."},
+        changes=(DOCTOR,),
+    ),
     Row("GET", "/doctor/profile", only(DOCTORS, 200)),
     Row(
         "POST",
@@ -354,6 +368,12 @@ ROWS = [
     # the patient's pages
     Row("GET", "/patient/", only(PATIENTS, 200)),
     Row("GET", "/patient/appointments", only(PATIENTS, 200)),
+    Row(
+        "GET",
+        "/patient/appointments/<appointment_id>",
+        only(PATIENTS, 200, (PATIENT2,)),
+        args=lambda w: {"appointment_id": w.past_appointment.id},
+    ),
     Row("GET", "/patient/doctors", only(PATIENTS, 200)),
     Row("GET", "/patient/doctors/<doctor_id>", only(PATIENTS, 200), **FIRST_DOCTOR),
     Row(

@@ -168,6 +168,14 @@ class VisitNotesForm(FlaskForm):
     )
 
 
+class InstructionsForm(FlaskForm):
+    notes = TextAreaField(
+        "Instructions for the patient",
+        validators=[Optional(), Length(max=visits.MAX_VISIT_NOTES), plain_text],
+        render_kw={"maxlength": visits.MAX_VISIT_NOTES, "rows": 8},
+    )
+
+
 class LateForm(FlaskForm):
     minutes = SelectField(
         "Running late by",

@@ -9,6 +9,7 @@ from app.blueprints.doctor.forms import (
     DoctorEmailsForm,
     DoctorProfileForm,
     FollowUpForm,
+    InstructionsForm,
     LateForm,
     OutcomeForm,
     PatientSearchForm,
@@ -276,6 +277,35 @@ def visit_notes(appointment_id: int):
         refusal=visits.notes_refusal,
         save=save,
         template="doctor/visit_notes.html",
+        done=done,
+    )
+
+
+@bp.route(f"/appointments/<{ID}:appointment_id>/instructions", methods=["GET", "POST"])
+def instructions(appointment_id: int):
+    """What the doctor asks of the patient after the visit: the patient reads it on their
+    appointment's page, told by email that it is there."""
+
+    def save(appointment_id, text, now):
+        visits.write_instructions(appointment_id, text, actor=current_user, now=now)
+
+    def done(appointment):
+        name = appointment.patient.full_name
+        if not appointment.patient_instructions:
+            message = f"Your instructions to {name} are removed."
+        elif appointment.patient.user.active:
+            message = f"Your instructions are saved. {name} is emailed that they are there to read."
+        else:  # a closed account: nobody to email, the record keeps them
+            message = f"Your instructions are saved. {name}'s account is closed: nobody is emailed."
+        return message, url_for(".patient_record", patient_id=appointment.patient_id)
+
+    return appointment_notes_page(
+        appointment_id,
+        form_class=InstructionsForm,
+        current=lambda appointment: appointment.patient_instructions,
+        refusal=visits.instructions_refusal,
+        save=save,
+        template="doctor/instructions.html",
         done=done,
     )
 

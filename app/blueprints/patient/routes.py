@@ -132,6 +132,17 @@ def appointments():
     )
 
 
+@bp.get(f"/appointments/<{ID}:appointment_id>")
+def appointment(appointment_id: int):
+    """One appointment of the patient's: when, with whom, what became of it, and the doctor's
+    instructions after the visit (the VISIT_INSTRUCTIONS email links here)."""
+    try:
+        appointment = agenda.appointment_for(appointment_id, current_user)
+    except DomainError as error:
+        abort_with(error)
+    return render_template("patient/appointment.html", appointment=appointment, now=utcnow())
+
+
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():
     initial = profiles.patient_card(current_user)
