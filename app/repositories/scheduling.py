@@ -634,6 +634,7 @@ class DoctorCounts(NamedTuple):
     this_week: int  # active appointments starting in the week
     today: int  # active appointments starting today
     arrived: int  # of today's, those whose patient was checked in
+    unrecorded: int  # booked appointments that are over: their outcome is still to record
 
 
 def doctor_counts(
@@ -656,7 +657,7 @@ def doctor_counts(
 
 @cache
 def _doctor_counts() -> Select:
-    """Five scalar subqueries, built once per process (the doctor dashboard runs it each view)."""
+    """Six scalar subqueries, built once per process (the doctor dashboard runs it each view)."""
 
     def count(column, *conditions) -> ScalarSelect[int]:
         return select(func.count(column)).where(*conditions).scalar_subquery()
@@ -689,6 +690,19 @@ def _doctor_counts() -> Select:
         ),
         count(Appointment.id, mine, ACTIVE, *today),
         count(Appointment.id, mine, ACTIVE, Appointment.checked_in_at.is_not(None), *today),
+        count(Appointment.id, mine, *_unrecorded(now)),
+    )
+
+
+def _unrecorded(now) -> tuple:
+    """Over and still booked: nobody has said whether the visit happened."""
+    return (Appointment.status == AppointmentStatus.BOOKED, Appointment.end_at <= now)
+
+
+def unrecorded(query: Select, now: datetime) -> Select:
+    """The visits whose outcome is still to record, the latest first."""
+    return query.where(*_unrecorded(now)).order_by(
+        Appointment.start_at.desc(), Appointment.id.desc()
     )
 
 

@@ -21,6 +21,8 @@ from app.timeutil import local_day_bounds, to_local
 DASHBOARD_ITEMS = 10
 CANCELLED_NOTICE_DAYS = 7
 WHEN = ("upcoming", "past")
+# A doctor's list also has the visits that ended without an outcome, to record it.
+DOCTOR_WHEN = (*WHEN, "unrecorded")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class DoctorSummary:
     week: tuple[date, date]  # the clinic-local Monday and Sunday that "this week" counts
     today: int  # active appointments today (booked, or over and recorded)
     arrived: int  # of those, the ones whose patient was checked in
+    unrecorded: int  # visits over whose outcome is still to record
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ def doctor_summary(doctor: DoctorProfile, now: datetime) -> DoctorSummary:
         week=(monday, monday + timedelta(days=6)),
         today=counts.today,
         arrived=counts.arrived,
+        unrecorded=counts.unrecorded,
     )
 
 
@@ -219,8 +223,9 @@ def listing(
     doctor: DoctorProfile | None = None,
     patient: PatientProfile | None = None,
 ) -> tuple[str, Pagination]:
-    """An appointments page as asked for by `?when=` (anything unknown reads as upcoming)."""
-    when = when if when in WHEN else "upcoming"
+    """An appointments page as asked for by `?when=` (anything unknown reads as upcoming;
+    `unrecorded` is a doctor's)."""
+    when = when if when in (DOCTOR_WHEN if doctor is not None else WHEN) else "upcoming"
     return when, appointments_page(
         when=when, now=now, page=page, per_page=per_page, doctor=doctor, patient=patient
     )
@@ -236,9 +241,13 @@ def appointments_page(
     patient: PatientProfile | None = None,
 ) -> Pagination:
     """Upcoming (soonest first) or past (latest first) appointments of a doctor or a patient,
-    every status included so that cancelled ones stay visible."""
+    every status included so that cancelled ones stay visible; or (`unrecorded`) those over and
+    still booked, the latest first."""
     query = repo.appointments(doctor=doctor, patient=patient)
-    query = repo.past(query, now) if when == "past" else repo.upcoming(query, now)
+    if when == "unrecorded":
+        query = repo.unrecorded(query, now)
+    else:
+        query = repo.past(query, now) if when == "past" else repo.upcoming(query, now)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 

@@ -76,7 +76,15 @@ def add_appointments(make, doctor, patient, count: int, offset: int) -> None:
 @pytest.mark.parametrize(
     ("role", "urls"),
     [
-        ("doctor", ["/doctor/", "/doctor/appointments", "/doctor/appointments?when=past"]),
+        (
+            "doctor",
+            [
+                "/doctor/",
+                "/doctor/appointments",
+                "/doctor/appointments?when=past",
+                "/doctor/appointments?when=unrecorded",
+            ],
+        ),
         ("doctor", ["/doctor/availability"]),
         ("patient", ["/patient/", "/patient/appointments", "/patient/appointments?when=past"]),
     ],
