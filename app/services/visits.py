@@ -66,19 +66,29 @@ def instructions_refusal(appointment: Appointment, now: datetime) -> str | None:
     return notes_refusal(appointment, now, "Instructions for the patient")
 
 
+def _doctors_text(
+    appointment_id: int, text: str | None, *, actor: User, now: datetime, refusal, what: str
+) -> tuple[Appointment, str | None]:
+    """The appointment, locked, if `actor` is its doctor and `refusal` lets them write of it now,
+    with `text` cleaned (None for nothing) and checked for length."""
+    appointment = _doctors_own(appointment_id, actor)
+    reason = refusal(appointment, now)
+    if reason is not None:
+        raise Conflict(reason)
+    text = (text or "").strip() or None
+    if text is not None and len(text) > MAX_VISIT_NOTES:
+        raise DomainError(f"Keep the {what} to {MAX_VISIT_NOTES} characters.", field="notes")
+    return appointment, text
+
+
 def write_notes(
     appointment_id: int, notes: str | None, *, actor: User, now: datetime | None = None
 ) -> Appointment:
     """The doctor writes, corrects or clears the notes of their visit. The audit trail records
     that they changed, never what they say."""
-    now = now or utcnow()
-    appointment = _doctors_own(appointment_id, actor)
-    refusal = notes_refusal(appointment, now)
-    if refusal is not None:
-        raise Conflict(refusal)
-    notes = (notes or "").strip() or None
-    if notes is not None and len(notes) > MAX_VISIT_NOTES:
-        raise DomainError(f"Keep the notes to {MAX_VISIT_NOTES} characters.", field="notes")
+    appointment, notes = _doctors_text(
+        appointment_id, notes, actor=actor, now=now or utcnow(), refusal=notes_refusal, what="notes"
+    )
     if notes != appointment.visit_notes:
         appointment.visit_notes = notes
         record(AuditKind.APPOINTMENT_VISIT_NOTES, actor=actor, target=appointment)
@@ -94,13 +104,14 @@ def write_instructions(
     email, and removing them meanwhile sends none. The audit trail records that they changed,
     never what they say."""
     now = now or utcnow()
-    appointment = _doctors_own(appointment_id, actor)
-    refusal = instructions_refusal(appointment, now)
-    if refusal is not None:
-        raise Conflict(refusal)
-    text = (text or "").strip() or None
-    if text is not None and len(text) > MAX_VISIT_NOTES:
-        raise DomainError(f"Keep the instructions to {MAX_VISIT_NOTES} characters.", field="notes")
+    appointment, text = _doctors_text(
+        appointment_id,
+        text,
+        actor=actor,
+        now=now,
+        refusal=instructions_refusal,
+        what="instructions",
+    )
     if text == appointment.patient_instructions:
         return appointment
     appointment.patient_instructions = text
