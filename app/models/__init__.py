@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.doctor import DoctorProfile
+from app.models.feedback import FEEDBACK_COMMENT_MAX, FeedbackAnswer, VisitFeedback
 from app.models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from app.models.patient import PatientProfile
 from app.models.rate_limit import RateLimitCounter
@@ -19,6 +20,7 @@ from app.models.user import STAFF_ROLES, RecoveryCode, Role, User
 
 __all__ = [
     "CANCEL_REASON_MAX",
+    "FEEDBACK_COMMENT_MAX",
     "STAFF_ROLES",
     "Appointment",
     "AppointmentChange",
@@ -27,6 +29,7 @@ __all__ = [
     "AvailabilitySlot",
     "ClinicClosure",
     "DoctorProfile",
+    "FeedbackAnswer",
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
@@ -35,6 +38,7 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "User",
+    "VisitFeedback",
     "StandingHours",
     "WaitlistEntry",
 ]

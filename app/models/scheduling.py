@@ -165,6 +165,8 @@ class Appointment(db.Model):
     doctor = relationship("DoctorProfile", lazy="raise_on_sql")
     patient = relationship("PatientProfile", lazy="raise_on_sql")
     cancelled_by = relationship("User", lazy="raise")
+    # what the patient said of the visit (app/models/feedback.py), when they did
+    feedback = relationship("VisitFeedback", uselist=False, lazy="raise", viewonly=True)
 
     @property
     def is_active(self) -> bool:

@@ -46,6 +46,7 @@ class AuditKind:
     CALENDAR_FEED_CREATED = "calendar_feed.created"
     CALENDAR_FEED_REVOKED = "calendar_feed.revoked"
     WAITLIST_JOINED = "waitlist.joined"
+    FEEDBACK_GIVEN = "feedback.given"  # that a visit was answered, never the answer
     WAITLIST_LEFT = "waitlist.left"
     CLINIC_CLOSED = "clinic.closed"
     CLINIC_REOPENED = "clinic.reopened"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Appointment, DoctorProfile, User, WaitlistEntry
+from app.models import Appointment, DoctorProfile, User, VisitFeedback, WaitlistEntry
 from app.repositories import scheduling as repo
 from app.timeutil import as_utc, utcnow
 
@@ -53,6 +53,18 @@ def _appointment(appointment: Appointment, me: User) -> dict:
         "cancel_reason": appointment.cancel_reason,
         "instructions": appointment.patient_instructions,  # what the doctor asked of them after
         "instructions_at": _when(appointment.instructions_at),
+        "feedback": _feedback(appointment.feedback),
+    }
+
+
+def _feedback(feedback: VisitFeedback | None) -> dict | None:
+    """What the patient answered about the visit, if they did."""
+    if feedback is None:
+        return None
+    return {
+        "answer": feedback.answer.value,
+        "comment": feedback.comment,
+        "given_at": _when(feedback.created_at),
     }
 
 
@@ -60,7 +72,9 @@ def patient_data(user: User, *, now: datetime | None = None) -> dict:
     """Everything above in three statements, however much there is (the user is loaded)."""
     patient = user.patient_profile
     appointments = db.session.scalars(
-        repo.appointments(patient=patient).order_by(Appointment.start_at, Appointment.id)
+        repo.appointments(patient=patient)
+        .options(joinedload(Appointment.feedback))
+        .order_by(Appointment.start_at, Appointment.id)
     )
     entries = db.session.scalars(
         select(WaitlistEntry)

@@ -1,7 +1,8 @@
 """A returning patient's visit, from the front desk to the next appointment: the desk checks
 Grace in, the doctor sees her arrive on the day sheet, opens her record with last time's notes,
-writes today's, leaves her instructions and books her follow-up; she is emailed about both, and
-follows the email's link to read the instructions."""
+writes today's, leaves her instructions, records the visit and books her follow-up; she is
+emailed about both, follows the email's link to read the instructions and says how the visit
+went, which he reads without her name."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,11 @@ def test_a_returning_patients_visit_from_the_desk_to_the_follow_up(browse, clini
     journey.checkpoint(doctor, "instructions")
     doctor.get_by_role("button", name="Save instructions").click()
     expect(doctor.get_by_role("alert").filter(has_text="is emailed")).to_be_visible()
+    today = doctor.get_by_role("row").filter(has_text="Dizzy in the mornings")
+    today.get_by_role("button", name="Completed").click()
+    expect(doctor.get_by_role("row").filter(has_text="Dizzy in the mornings")).to_contain_text(
+        "Completed"
+    )
 
     doctor.get_by_role("link", name="Book a follow-up").click()
     later = clinic["later"].start_at
@@ -108,3 +114,16 @@ def test_a_returning_patients_visit_from_the_desk_to_the_follow_up(browse, clini
     expect(patient.get_by_text("Take amlodipine 5 mg each morning.")).to_be_visible()
     expect(patient.get_by_text("Start amlodipine")).to_have_count(0)  # the visit notes: his own
     journey.checkpoint(patient, "instructions-read")
+
+    # the visit is recorded as completed: she says how it went, and he reads it without her name
+    patient.get_by_label("Very good").check()
+    patient.get_by_label("Please can you tell us why").fill("He explained everything twice.")
+    journey.checkpoint(patient, "feedback")
+    patient.get_by_role("button", name="Send").click()
+    expect(patient.get_by_role("alert").filter(has_text="Thank you for telling us")).to_be_visible()
+    expect(patient.get_by_text("You told us: Very good.")).to_be_visible()
+    use_menu(doctor, "Feedback")
+    expect(doctor.get_by_text("He explained everything twice.")).to_be_visible()
+    expect(doctor.get_by_text("1 answer: 100% good or very good")).to_be_visible()
+    expect(doctor.get_by_text("Grace Hopper")).to_have_count(0)
+    journey.checkpoint(doctor, "feedback-read")

@@ -343,6 +343,7 @@ ROWS = [
         data=lambda w: {"notes": "Rest for two days."},
         changes=(DOCTOR,),
     ),
+    Row("GET", "/doctor/feedback", only(DOCTORS, 200)),
     Row("GET", "/doctor/profile", only(DOCTORS, 200)),
     Row(
         "POST",
@@ -373,6 +374,14 @@ ROWS = [
         "/patient/appointments/<appointment_id>",
         only(PATIENTS, 200, (PATIENT2,)),
         args=lambda w: {"appointment_id": w.past_appointment.id},
+    ),
+    Row(
+        "POST",
+        "/patient/appointments/<appointment_id>/feedback",
+        only(PATIENTS, 302, (PATIENT2,)),
+        args=lambda w: {"appointment_id": w.visited.id},
+        data=lambda w: {"answer": "good", "comment": "Kind and quick."},
+        changes=(PATIENT,),
     ),
     Row("GET", "/patient/doctors", only(PATIENTS, 200)),
     Row("GET", "/patient/doctors/<doctor_id>", only(PATIENTS, 200), **FIRST_DOCTOR),
@@ -519,6 +528,7 @@ ROWS = [
         changes=ADMINS,
     ),
     Row("GET", "/admin/emails", only(ADMINS, 200)),
+    Row("GET", "/admin/feedback", only(ADMINS, 200)),
     Row("POST", "/admin/emails/send-again", only(ADMINS, 302), changes=ADMINS),
     Row(
         "POST",

@@ -58,6 +58,7 @@ class World:
     appointment: Appointment  # the first patient's with the first doctor, upcoming
     past_appointment: Appointment  # theirs too, started two hours ago: its outcome can be recorded
     arriving: Appointment  # theirs too, starting in half an hour: the patient can be checked in
+    visited: Appointment  # theirs too, completed a week ago: the patient can say how it went
     other_appointment: Appointment  # the second patient's with the second doctor
     entry: WaitlistEntry  # the first patient's, for the first doctor
     other_entry: WaitlistEntry  # the second patient's, for the second doctor
@@ -107,6 +108,11 @@ def build_world(make) -> World:
         arriving=make.appointment(
             slot=make.slot(doctor=doctor, start_at=started + timedelta(hours=2, minutes=30)),
             patient=patient,
+        ),
+        visited=make.appointment(
+            slot=make.slot(doctor=doctor, start_at=started - timedelta(days=7)),
+            patient=patient,
+            status="completed",
         ),
         other_appointment=make.appointment(
             slot=make.slot(doctor=doctor2, start_at=hour(4)), patient=patient2

@@ -66,6 +66,7 @@ def test_the_table_lists_every_admin_page():
         ("admin.given_up_emails", "GET"),
         ("admin.send_given_up_emails_again", "POST"),
         ("admin.send_given_up_email_again", "POST"),
+        ("admin.feedback_page", "GET"),
     }
 
 

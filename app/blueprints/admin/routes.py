@@ -34,6 +34,7 @@ from app.services import (
     attendance,
     closures,
     email_recovery,
+    feedback,
     password_reset,
     stats,
     two_step,
@@ -327,6 +328,22 @@ def reopen_clinic(closure_id: int):
         "success",
     )
     return redirect(url_for("admin.clinic_closures"))
+
+
+@bp.get("/feedback")
+def feedback_page():
+    """Patients' answers after their visits, by doctor, over the last SUMMARY_DAYS; the
+    comments with their doctor, never their author."""
+    now = utcnow()
+    return render_template(
+        "admin/feedback.html",
+        doctors=feedback.clinic_figures(now),
+        comments=feedback.comments_page(
+            now, page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
+        ),
+        days=feedback.SUMMARY_DAYS,
+        question=feedback.QUESTION,
+    )
 
 
 @bp.get("/emails")

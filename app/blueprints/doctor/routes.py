@@ -16,7 +16,7 @@ from app.blueprints.doctor.forms import (
     VisitNotesForm,
 )
 from app.extensions import db
-from app.models import DoctorProfile
+from app.models import DoctorProfile, FeedbackAnswer
 from app.security import owned_or_404
 from app.services import (
     Conflict,
@@ -25,6 +25,7 @@ from app.services import (
     attendance,
     booking,
     directory,
+    feedback,
     profiles,
     visits,
     waitlist,
@@ -307,6 +308,23 @@ def instructions(appointment_id: int):
         save=save,
         template="doctor/instructions.html",
         done=done,
+    )
+
+
+@bp.get("/feedback")
+def feedback_page():
+    """What the doctor's patients said of their visits in the last SUMMARY_DAYS, without names."""
+    now = utcnow()
+    me = _me()
+    return render_template(
+        "doctor/feedback.html",
+        figures=feedback.doctor_figures(me, now),
+        comments=feedback.comments_page(
+            now, page=page_arg(), per_page=current_app.config["PAGE_SIZE"], doctor=me
+        ),
+        days=feedback.SUMMARY_DAYS,
+        answers=list(FeedbackAnswer),
+        question=feedback.QUESTION,
     )
 
 

@@ -1,12 +1,13 @@
 import datetime as dt
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, StringField, ValidationError
+from wtforms import DateField, RadioField, SelectChoice, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from app.blueprints.auth.forms import current_password_field
 from app.forms_common import PHONE_PATTERN, SelectField, date_in_past, plain_text
-from app.services import DomainError, directory, profiles
+from app.models import FEEDBACK_COMMENT_MAX, FeedbackAnswer
+from app.services import DomainError, directory, feedback, profiles
 from app.timeutil import utcnow
 
 MAX_QUERY = 100
@@ -107,3 +108,18 @@ class WaitlistForm(FlaskForm):
 
 class CloseAccountForm(FlaskForm):
     current_password = current_password_field()
+
+
+class FeedbackForm(FlaskForm):
+    """The Friends and Family Test, for one visit: an answer, and why if they like."""
+
+    answer = RadioField(
+        feedback.QUESTION,
+        choices=[SelectChoice(a.value, a.label) for a in FeedbackAnswer],
+        validators=[InputRequired(message="Choose one of the answers.")],
+    )
+    comment = TextAreaField(
+        "Please can you tell us why you gave your answer? (optional)",
+        validators=[Optional(), Length(max=FEEDBACK_COMMENT_MAX), plain_text],
+        render_kw={"maxlength": FEEDBACK_COMMENT_MAX, "rows": 4},
+    )

@@ -17,6 +17,7 @@ from app.blueprints.patient import bp
 from app.blueprints.patient.forms import (
     CloseAccountForm,
     DoctorSearchForm,
+    FeedbackForm,
     PatientProfileForm,
     WaitlistForm,
 )
@@ -32,6 +33,7 @@ from app.services import (
     attendance,
     data_export,
     directory,
+    feedback,
     google_account,
     new_patients,
     profiles,
@@ -70,6 +72,7 @@ def dashboard():
         confirmable=attendance.asked_ids(upcoming, now),
         waiting=waitlist.entries_for(profile) if profile else [],
         cancelled=agenda.cancelled_by_others(profile, now) if profile else [],
+        to_rate=feedback.waiting_for(profile, now) if profile else None,
     )
 
 
@@ -134,13 +137,61 @@ def appointments():
 
 @bp.get(f"/appointments/<{ID}:appointment_id>")
 def appointment(appointment_id: int):
-    """One appointment of the patient's: when, with whom, what became of it, and the doctor's
-    instructions after the visit (the VISIT_INSTRUCTIONS email links here)."""
+    """One appointment of the patient's: when, with whom, what became of it, the doctor's
+    instructions after the visit (the VISIT_INSTRUCTIONS email links here), and the question of
+    how it went."""
+    return render_appointment(appointment_id, FeedbackForm(formdata=None))
+
+
+@bp.post(f"/appointments/<{ID}:appointment_id>/feedback")
+def give_feedback(appointment_id: int):
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        try:
+            feedback.give(
+                _me(),
+                appointment_id,
+                form.answer.data,
+                form.comment.data,
+                actor=current_user,
+            )
+            db.session.commit()
+        except NotFound:
+            abort(404)
+        except DomainError as error:
+            db.session.rollback()
+            return render_appointment(appointment_id, form, error)
+        flash("Thank you for telling us how your visit went.", "success")
+        return redirect(url_for(".appointment", appointment_id=appointment_id))
+    return render_appointment(appointment_id, form)
+
+
+def render_appointment(appointment_id: int, form: FeedbackForm, error: DomainError | None = None):
+    """The appointment's page; its feedback form comes back with its own errors (400), or with
+    `error`: next to its field (400), or instead of the form (409: not to be answered now)."""
     try:
         appointment = agenda.appointment_for(appointment_id, current_user)
-    except DomainError as error:
-        abort_with(error)
-    return render_template("patient/appointment.html", appointment=appointment, now=utcnow())
+    except DomainError as not_found:
+        abort_with(not_found)
+    now = utcnow()
+    given = feedback.for_appointment(appointment.id)
+    if error is not None and error.field is not None:
+        field = getattr(form, error.field)
+        field.errors = [*field.errors, error.message]
+    problem = error.message if error is not None and error.field is None else None
+    refusal = problem or feedback.refusal(appointment, given is not None, now)
+    page = render_template(
+        "patient/appointment.html",
+        appointment=appointment,
+        now=now,
+        feedback=given,
+        feedback_form=form,
+        feedback_refusal=refusal,
+        feedback_asked=request.method == "POST",
+    )
+    if request.method == "POST" and refusal is not None:
+        return page, 409  # whatever else was wrong, this visit is not to be answered now
+    return page, error.status_code if error is not None else form_status(form)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
